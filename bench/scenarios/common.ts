@@ -1,0 +1,87 @@
+/** Helpers shared by the scenario files. */
+import * as amqplib from 'amqplib';
+import { benchHostname } from '../config';
+import { connectClient, AmqpBenchClient } from '../clients';
+import { withTimeout } from '../support/flow';
+import { RunOutput, Task } from '../types';
+
+/** Exchange/queue name unique to this run and scenario, e.g. `bench.lx3k9a.publish`. */
+export function entityName(runId: string, scenario: string): string {
+  return `bench.${runId}.${scenario}`;
+}
+
+/** Connects the task's AMQP client with the run's settings. */
+export function connectTaskClient(task: Task, confirms: boolean): Promise<AmqpBenchClient> {
+  return connectClient(task.client, {
+    broker: task.broker,
+    confirms,
+    nodeHostname: benchHostname(task.runId),
+    prefetch: task.params.prefetch,
+    window: task.params.publishWindow,
+  });
+}
+
+/**
+ * Closes a client without letting a hanging close() stall the worker: returns a note when close()
+ * rejected or did not resolve within 5 s (the worker process exits either way).
+ */
+export async function closeQuietly(client: AmqpBenchClient | null): Promise<string[]> {
+  if (!client) return [];
+  try {
+    await withTimeout(client.close(), 5000, 'close() did not resolve within 5 s');
+    return [];
+  } catch (err) {
+    return [`close(): ${(err as Error).message}`];
+  }
+}
+
+/**
+ * Connects the task's client, runs `body` with it and closes it (also on failure). Problems
+ * closing are appended to the output's notes.
+ */
+export async function withClient(
+  task: Task,
+  confirms: boolean,
+  body: (client: AmqpBenchClient) => Promise<RunOutput>,
+): Promise<RunOutput> {
+  let client: AmqpBenchClient | null = null;
+  let closeNotes: string[] = [];
+  let out: RunOutput;
+  try {
+    client = await connectTaskClient(task, confirms);
+    out = await body(client);
+  } finally {
+    closeNotes = await closeQuietly(client);
+  }
+  return { sample: out.sample, notes: [...(out.notes ?? []), ...closeNotes] };
+}
+
+/** A separate amqplib connection that reads queue depth (passive queue.declare) for the publish timing. */
+export class DepthObserver {
+  private constructor(
+    private readonly conn: amqplib.ChannelModel,
+    private readonly ch: amqplib.Channel,
+  ) {}
+
+  static async connect(url: string): Promise<DepthObserver> {
+    const conn = await amqplib.connect(url);
+    const ch = await conn.createChannel();
+    return new DepthObserver(conn, ch);
+  }
+
+  /** Polls back to back (one round trip each) until the queue holds at least `n` messages. */
+  async waitForDepth(queue: string, n: number): Promise<void> {
+    while ((await this.ch.checkQueue(queue)).messageCount < n) {
+      // next poll
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.conn.close().catch(() => {});
+  }
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

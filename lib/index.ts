@@ -1,0 +1,20 @@
+/**
+ * kazoo-amqp: Kamailio's `kazoo` module for Node SIP servers. This file only re-exports.
+ */
+export {
+  Kazoo,
+  KazooEvent,
+  type ConnectionEvent,
+  type EventRouteHandler,
+  type PublishOptions,
+  type QueryOptions,
+  type SubscriptionInfo,
+} from './kazoo';
+export { KazooMessage, KazooReply } from './message';
+export { KazooError, type KazooErrorCode, type KazooErrorDetails } from './errors';
+export { DEFAULTS, resolveConfig, type KazooConfig, type ResolvedConfig } from './config';
+export { encode, type EncodeCompat, type EncodeOptions } from './encode';
+export { json, jsonCount, type JsonPathOptions } from './json';
+export { consumerEventCandidates, normalizeRouteName, connectionEventPayload } from './route-names';
+export { coreHash, consistentWorker } from './core-hash';
+export type { SubscriptionDescription } from './subscription';

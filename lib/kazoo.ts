@@ -1,0 +1,716 @@
+/**
+ * The kazoo-amqp client: what Kamailio's `kazoo` module does for Kamailio, for a Node SIP server.
+ * One native connection (and I/O thread) per `amqp_connection` entry; this class validates
+ * arguments, routes commands to connections and settles promises from batched native events.
+ */
+import { EventEmitter } from 'node:events';
+import { emitConfigWarnings, resolveConfig, type KazooConfig, type ResolvedConfig } from './config';
+import type { ServerEndpoint } from './connection-url';
+import { consistentWorker } from './core-hash';
+import { describeValue, invalid, KazooError, type KazooErrorCode } from './errors';
+import { parseHeaders } from './headers';
+import { KazooMessage, KazooReply } from './message';
+import * as native from './native';
+import type { NativeEvent, NativeFailure } from './native';
+import { connectionEventPayload, consumerEventCandidates, CONSUMER_EVENT_ROUTE, normalizeRouteName } from './route-names';
+import { normalizeSubscription, type NormalizedSubscription, type SubscriptionDescription } from './subscription';
+import { WorkerLanes } from './worker-lanes';
+
+/** Options of {@link Kazoo.publish}. */
+export interface PublishOptions {
+  /**
+   * AMQP headers: the module's `"k1=v1;k2=v2"` string (4th argument of `kazoo_publish`) or a
+   * record of strings. Sent as long-string (`S`) table entries, in order.
+   */
+  headers?: string | Record<string, string>;
+}
+
+/** Options of {@link Kazoo.query}. */
+export interface QueryOptions extends PublishOptions {
+  /** Reply timeout in ms; default `amqp_query_timeout_sec/_micro` (2000 ms). */
+  timeoutMs?: number;
+}
+
+/** The `'connection'` event's argument. */
+export interface ConnectionEvent {
+  event: 'open' | 'closed';
+  host: string;
+  zone: string;
+  /** Why a connection closed (never contains credentials). */
+  reason?: string;
+}
+
+/** A consumed message, a late reply or a connection event handed to an event-route handler. */
+export class KazooEvent extends KazooMessage {
+  /** The route that matched, e.g. `kazoo:consumer-event-presence-update`. */
+  readonly name: string;
+  /** Name of the exchange the message came through ('' for connection events). */
+  readonly exchange: string;
+  /** True when the broker redelivered the message. */
+  readonly redelivered: boolean;
+
+  constructor(name: string, payload: string, routingKey: string, exchange: string, redelivered: boolean, escapeChar: string) {
+    super(payload, routingKey, escapeChar);
+    this.name = name;
+    this.exchange = exchange;
+    this.redelivered = redelivered;
+  }
+}
+
+/** An event-route handler; a returned promise is awaited (and decides the ack with `wait_for_consumer_ack`). */
+export type EventRouteHandler = (event: KazooEvent) => void | Promise<void>;
+
+/** Result of {@link Kazoo.subscribe}. */
+export interface SubscriptionInfo {
+  /** Queue name as declared (the broker's name for a server-named queue). */
+  queue: string;
+}
+
+type State = 'new' | 'connecting' | 'connected' | 'closing' | 'closed';
+
+interface Waiter {
+  resolve: (value: unknown) => void;
+  reject: (error: KazooError) => void;
+  /** Stack of the call that created the operation (queries), used for its rejection. */
+  site?: { stack?: string };
+  /** Where a publish or query went, added to its rejection's details. */
+  target?: { exchange: string; routingKey: string };
+}
+
+interface Link {
+  endpoint: ServerEndpoint;
+  connection: InstanceType<typeof native.Connection>;
+  open: boolean;
+  /** Settled once the first connect attempt opened or failed. */
+  firstAttempt: Promise<void>;
+  markAttempted: () => void;
+  everOpened: boolean;
+}
+
+interface SubscriptionRecord {
+  subId: number;
+  normalized: NormalizedSubscription;
+  queue: string;
+  links: Link[];
+  /** Links whose declaration the subscribe() promise still waits for. */
+  waiting?: Set<Link>;
+  settle?: { resolve: (info: SubscriptionInfo) => void; reject: (e: KazooError) => void; failed?: KazooError };
+}
+
+const MAX_NAME_BYTES = 255;
+const CONSUMER_PREFIX = 'consumer://';
+
+function byteLength(s: string): number {
+  // Fast path: a string of ≤ 85 UTF-16 units is at most 255 UTF-8 bytes.
+  return s.length <= 85 ? 0 : Buffer.byteLength(s);
+}
+
+/**
+ * A connection to a Kazoo/RabbitMQ bus with the Kamailio `kazoo` module's behaviour.
+ *
+ * Events: `'connection'` ({@link ConnectionEvent}) when a broker connection opens or closes;
+ * `'error'` (KazooError) for asynchronous problems not tied to a call (a subscription the broker
+ * refused after a reconnect, a handler that failed, a message no route handled). Without an
+ * `'error'` listener those are reported with `process.emitWarning` instead of throwing.
+ */
+export class Kazoo extends EventEmitter {
+  /** The validated configuration. */
+  readonly config: ResolvedConfig;
+  private state: State = 'new';
+  private readonly links: Link[] = [];
+  private readonly waiters = new Map<number, Waiter>();
+  private nextId = 1;
+  private nextSubId = 1;
+  private readonly subscriptions = new Map<number, SubscriptionRecord>();
+  private readonly routes = new Map<string, EventRouteHandler>();
+  private readonly lanes: WorkerLanes;
+  private closePromise?: Promise<void>;
+  private connectPromise?: Promise<void>;
+  private readonly escapeChar: string;
+
+  /**
+   * @param config the module's parameters by their Kamailio names (see {@link KazooConfig}).
+   * @throws KazooError INVALID_CONFIG naming the parameter at fault.
+   */
+  constructor(config: KazooConfig) {
+    super();
+    this.config = resolveConfig(config);
+    emitConfigWarnings(this.config.warnings);
+    this.lanes = new WorkerLanes(this.config.amqp_consumer_workers);
+    this.escapeChar = this.config.json_escape_char;
+    this.createLinks();
+  }
+
+  /** One native connection per amqp_connection entry; started by connect(). */
+  private createLinks(): void {
+    const c = this.config;
+    for (const endpoint of c.servers) {
+      let markAttempted!: () => void;
+      const firstAttempt = new Promise<void>((resolve) => (markAttempted = resolve));
+      const link = { endpoint, open: false, firstAttempt, markAttempted, everOpened: false } as Link;
+      link.connection = new native.Connection(
+        {
+          host: endpoint.host,
+          port: endpoint.port,
+          vhost: endpoint.vhost,
+          user: endpoint.user,
+          password: endpoint.password,
+          tls: endpoint.tls,
+          caCert: c.amqps_ca_cert ?? '',
+          cert: c.amqps_cert ?? '',
+          key: c.amqps_key ?? '',
+          verifyPeer: c.amqps_verify_peer === 1,
+          verifyHostname: c.amqps_verify_hostname === 1,
+          serverId: endpoint.serverId,
+          zone: endpoint.zone,
+          primary: endpoint.primary,
+          heartbeatSec: c.amqp_heartbeats,
+          connectTimeoutMs: c.connectTimeoutMs,
+          maxChannels: c.amqp_max_channels,
+          nodeHostname: c.node_hostname,
+          appName: c.app_name,
+          appVersion: c.app_version,
+          confirms: c.amqp_publisher_confirms === 1,
+          eventKey: c.amqp_consumer_event_key,
+          eventSubkey: c.amqp_consumer_event_subkey,
+          reconnectMinMs: c.amqp_reconnect_min_ms,
+          reconnectMaxMs: c.amqp_reconnect_max_ms,
+          lateReplies: c.query_late_replies,
+        },
+        (done, events) => this.onBatch(link, done, events),
+      );
+      this.links.push(link);
+    }
+  }
+
+  /** True while at least one primary-zone broker connection is open. */
+  get connected(): boolean {
+    return this.state === 'connected' && this.links.some((l) => l.open && l.endpoint.primary);
+  }
+
+  /**
+   * Connects to every configured broker, runs the `kazoo:mod-init` route, and resolves once at
+   * least one primary-zone broker is connected. Connections that fail keep retrying in the
+   * background with back-off.
+   * @throws KazooError CONNECT_FAILED when no primary-zone broker could be reached (everything is
+   * closed again then), CLOSED when close() was called meanwhile.
+   */
+  connect(): Promise<void> {
+    if (this.connectPromise) return this.connectPromise;
+    if (this.state !== 'new') return Promise.reject(new KazooError('CLOSED', 'kazoo: client is closed'));
+    this.state = 'connecting';
+    this.connectPromise = this.doConnect();
+    return this.connectPromise;
+  }
+
+  private async doConnect(): Promise<void> {
+    for (const link of this.links) {
+      link.connection.start();
+    }
+    await Promise.all(this.links.filter((l) => l.endpoint.primary).map((l) => l.firstAttempt));
+    if ((this.state as State) !== 'connecting') throw new KazooError('CLOSED', 'kazoo: client was closed while connecting');
+    if (!this.links.some((l) => l.open && l.endpoint.primary)) {
+      const lastError = new KazooError(
+        'CONNECT_FAILED',
+        `kazoo: cannot connect to any primary-zone broker (${this.config.servers
+          .filter((s) => s.primary)
+          .map((s) => s.url)
+          .join(', ')})`,
+      );
+      await this.close();
+      throw lastError;
+    }
+    this.state = 'connected';
+    const modInit = this.routes.get('kazoo:mod-init');
+    if (modInit) {
+      await modInit(new KazooEvent('kazoo:mod-init', '', '', '', false, this.escapeChar));
+    }
+  }
+
+  /**
+   * Publishes `payload` to `exchange` with `routingKey` exactly as `kazoo_publish` does: the
+   * payload is parsed with json-c's lenient rules, `App-Name`, `App-Version`, `Node`, `Msg-ID`
+   * and then `Server-ID` are appended when absent, and the body is json-c's spaced serialization;
+   * the only property is `content_type: application/json` (plus headers).
+   * A routing key `consumer://<server-id>/<key>` publishes `<key>` through that server.
+   *
+   * Resolves when the broker confirmed the message (`amqp_publisher_confirms: 1`, default) or
+   * once it was written to the socket (`0`).
+   * Kamailio: `kazoo_publish(exchange, routing_key, json[, amqp_headers])`,
+   * `KSR.kazoo.kazoo_publish`.
+   * @throws KazooError INVALID_ARGUMENT, INVALID_JSON, ROUTING_KEY_TOO_LONG,
+   * EXCHANGE_NAME_TOO_LONG, INVALID_ROUTING_KEY (nothing sent); NOT_CONNECTED; BROKER_REFUSED
+   * (e.g. 404 for a missing exchange, `details.replyCode`); CONNECTION_LOST / CHANNEL_CLOSED
+   * (sent but not confirmed); CLOSED.
+   */
+  publish(exchange: string, routingKey: string, payload: string | object, options?: PublishOptions): Promise<void> {
+    return this.send(false, exchange, routingKey, payload, options) as Promise<void>;
+  }
+
+  /**
+   * Publishes like {@link publish} and waits for the correlated reply: Kazoo applications reply
+   * to the `targeted` exchange with the request's `Server-ID` as routing key and its `Msg-ID`
+   * copied, which is what is matched (a caller-supplied `Msg-ID` is honoured).
+   * Kamailio: `kazoo_query(exchange, routing_key, json[, target[, amqp_headers]])` and
+   * `kazoo_async_query`.
+   * @throws KazooError QUERY_TIMEOUT (with `details.exchange`, `routingKey`, `elapsedMs`), plus
+   * everything {@link publish} rejects with; CLOSED when close() is called while waiting.
+   */
+  query(exchange: string, routingKey: string, payload: string | object, options?: QueryOptions): Promise<KazooReply> {
+    return this.send(true, exchange, routingKey, payload, options) as Promise<KazooReply>;
+  }
+
+  private send(
+    isQuery: boolean,
+    exchange: string,
+    routingKey: string,
+    payload: string | object,
+    options?: QueryOptions,
+  ): Promise<unknown> {
+    try {
+      if (typeof exchange !== 'string') throw invalid('INVALID_ARGUMENT', 'exchange', 'a string', exchange);
+      if (typeof routingKey !== 'string') throw invalid('INVALID_ARGUMENT', 'routingKey', 'a string', routingKey);
+      if (byteLength(exchange) > MAX_NAME_BYTES) {
+        throw new KazooError('EXCHANGE_NAME_TOO_LONG', `kazoo: exchange must be at most 255 bytes, got ${byteLength(exchange)}`, {
+          param: 'exchange',
+        });
+      }
+      if (byteLength(routingKey) > MAX_NAME_BYTES) {
+        throw new KazooError(
+          'ROUTING_KEY_TOO_LONG',
+          `kazoo: routingKey must be at most 255 bytes, got ${byteLength(routingKey)}`,
+          { param: 'routingKey' },
+        );
+      }
+      let text: string;
+      if (typeof payload === 'string') text = payload;
+      else if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) text = JSON.stringify(payload);
+      else throw invalid('INVALID_ARGUMENT', 'payload', 'a JSON string or a plain object', payload);
+      if (options !== undefined && (options === null || typeof options !== 'object')) {
+        throw invalid('INVALID_ARGUMENT', 'options', 'an object', options);
+      }
+      const headers = parseHeaders(options?.headers);
+      let timeoutMs = 0;
+      if (isQuery) {
+        timeoutMs = options?.timeoutMs ?? this.config.queryTimeoutMs;
+        if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 86_400_000) {
+          throw invalid('INVALID_ARGUMENT', 'options.timeoutMs', 'an integer 1..86400000', timeoutMs);
+        }
+      }
+      let key = routingKey;
+      let link: Link | undefined;
+      if (!isQuery && routingKey.startsWith(CONSUMER_PREFIX)) {
+        // consumer://<server-id>/<routing-key>: reply through the broker a message came from.
+        const rest = routingKey.slice(CONSUMER_PREFIX.length);
+        const slash = rest.indexOf('/');
+        const id = slash > 0 ? Number(rest.slice(0, slash)) : NaN;
+        link = Number.isInteger(id) ? this.links.find((l) => l.endpoint.serverId === id) : undefined;
+        if (!Number.isInteger(id) || id < 1 || id > this.config.servers.length) {
+          throw new KazooError(
+            'INVALID_ROUTING_KEY',
+            `kazoo: routingKey must be consumer://<server-id>/<key> with a configured server id (1..${this.config.servers.length}), got ${describeValue(routingKey)}`,
+            { param: 'routingKey', routingKey },
+          );
+        }
+        key = rest.slice(slash + 1);
+        if (this.state !== 'connected' || !link?.open) throw this.notConnected();
+      } else {
+        if (this.state !== 'connected') throw this.notConnected();
+        link = this.primaryLink();
+        if (!link) throw this.notConnected();
+      }
+      const id = this.allocateId();
+      // Capturing the caller's stack costs microseconds per call: worth it for a query (a round
+      // trip anyway), not for a publish, whose rejection names its exchange and routing key.
+      let site: { stack?: string } | undefined;
+      if (isQuery) {
+        site = {};
+        Error.captureStackTrace(site, this.query);
+      }
+      const promise = new Promise((resolve, reject) => {
+        this.waiters.set(id, { resolve, reject, site, target: { exchange, routingKey } });
+      });
+      if (isQuery) link.connection.query(id, exchange, key, text, headers, timeoutMs);
+      else link.connection.publish(id, exchange, key, text, headers);
+      return promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Declares and consumes a subscription described as the module's JSON description (string or
+   * object; every field of `kazoo_subscribe`, spec §10.2), or in the 4-argument form
+   * `subscribe(exchange, type, queue, routing)`. Resolves once the broker confirmed every
+   * declaration on every open connection it applies to (primary zone; others with `federate`).
+   * Subscriptions are re-declared after every reconnect. May be called at any time.
+   * Kamailio: `kazoo_subscribe(json)` / `kazoo_subscribe(exchange, type, queue, routing_key)`.
+   * @throws KazooError INVALID_JSON / INVALID_ARGUMENT (nothing declared); NOT_CONNECTED;
+   * BROKER_REFUSED with `details.replyCode` (what was declared elsewhere is cancelled again).
+   */
+  subscribe(
+    description: string | SubscriptionDescription,
+    type?: string,
+    queue?: string,
+    routing?: string,
+  ): Promise<SubscriptionInfo> {
+    try {
+      let normalized: NormalizedSubscription;
+      if (type !== undefined || queue !== undefined || routing !== undefined) {
+        for (const [name, value] of [
+          ['exchange', description],
+          ['type', type],
+          ['queue', queue],
+          ['routing', routing],
+        ] as const) {
+          if (typeof value !== 'string') throw invalid('INVALID_ARGUMENT', name, 'a string', value);
+        }
+        normalized = normalizeSubscription(
+          { exchange: description as string, type, queue, routing: routing as string },
+          this.config,
+        );
+      } else {
+        normalized = normalizeSubscription(description, this.config);
+      }
+      if (this.state === 'closing' || this.state === 'closed') throw new KazooError('CLOSED', 'kazoo: client is closed');
+      const links = this.links.filter((l) => l.endpoint.primary || normalized.federate);
+      if (this.state === 'connected' && !links.some((l) => l.open)) throw this.notConnected();
+      const subId = this.nextSubId++;
+      const record: SubscriptionRecord = { subId, normalized, queue: normalized.native.queue, links };
+      this.subscriptions.set(subId, record);
+      const promise = new Promise<SubscriptionInfo>((resolve, reject) => {
+        record.settle = { resolve, reject };
+      });
+      record.waiting = new Set(links.filter((l) => l.open || (this.state !== 'connected' && !l.everOpened)));
+      for (const link of links) link.connection.subscribe(0, subId, normalized.native);
+      if (record.waiting.size === 0) this.finishSubscribe(record);
+      return promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Cancels the subscription consuming `queue` on every connection; unsettled deliveries go back
+   * to the broker. Resolves false when no subscription consumes that queue.
+   */
+  async unsubscribe(queue: string): Promise<boolean> {
+    if (typeof queue !== 'string') throw invalid('INVALID_ARGUMENT', 'queue', 'a string', queue);
+    const record = [...this.subscriptions.values()].find((r) => r.queue === queue);
+    if (!record) return false;
+    this.subscriptions.delete(record.subId);
+    await Promise.all(
+      record.links.map((link) => {
+        const id = this.allocateId();
+        const p = new Promise((resolve, reject) => this.waiters.set(id, { resolve, reject }));
+        link.connection.unsubscribe(id, record.subId);
+        return p;
+      }),
+    );
+    return true;
+  }
+
+  /**
+   * Registers `handler` for the event route `name` (e.g. `'kazoo:consumer-event-presence-update'`,
+   * `'kazoo:mod-init'`). Consumed messages try the module's five candidates in order (spec §12.2);
+   * names are normalised (lower case, `_`→`-`) as the module does when it looks routes up.
+   * Kamailio: `event_route[<name>]`.
+   */
+  eventRoute(name: string, handler: EventRouteHandler): this {
+    if (typeof name !== 'string' || name === '') throw invalid('INVALID_ARGUMENT', 'name', 'a non-empty string', name);
+    if (typeof handler !== 'function') throw invalid('INVALID_ARGUMENT', 'handler', 'a function', handler);
+    this.routes.set(name === 'kazoo:mod-init' ? name : normalizeRouteName(name), handler);
+    return this;
+  }
+
+  /**
+   * Closes every connection: waits (bounded) for outstanding publisher confirms, rejects pending
+   * queries with CLOSED, lets running handlers finish, and stops the I/O threads. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closePromise) return this.closePromise;
+    this.closePromise = this.doClose();
+    return this.closePromise;
+  }
+
+  private async doClose(): Promise<void> {
+    this.state = 'closing';
+    await Promise.all(
+      this.links.map((link) => {
+        const id = this.allocateId();
+        const p = new Promise((resolve, reject) => this.waiters.set(id, { resolve, reject }));
+        if (!link.connection.close(id)) {
+          this.waiters.delete(id);
+          return Promise.resolve();
+        }
+        return p;
+      }),
+    );
+    this.state = 'closed';
+    for (const record of this.subscriptions.values()) {
+      record.settle?.reject(new KazooError('CLOSED', 'kazoo: client closed before the subscription was declared'));
+      record.settle = undefined;
+    }
+    for (const [id, waiter] of this.waiters) {
+      this.waiters.delete(id);
+      waiter.reject(new KazooError('CLOSED', 'kazoo: client is closed'));
+    }
+    await this.lanes.idle();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Native events
+
+  private onBatch(link: Link, done: number[] | null, events: NativeEvent[] | null): void {
+    if (done) {
+      for (let i = 0; i < done.length; i++) {
+        const waiter = this.waiters.get(done[i]);
+        if (waiter) {
+          this.waiters.delete(done[i]);
+          waiter.resolve(undefined);
+        }
+      }
+    }
+    if (events) for (const event of events) this.onEvent(link, event);
+  }
+
+  private onEvent(link: Link, event: NativeEvent): void {
+    switch (event.t) {
+      case 'fail':
+        this.rejectWaiter(event.id, event.error);
+        break;
+      case 'reply': {
+        const waiter = this.waiters.get(event.id);
+        if (waiter) {
+          this.waiters.delete(event.id);
+          waiter.resolve(new KazooReply(event.payload, event.routingKey, event.elapsedMs, this.escapeChar));
+        }
+        break;
+      }
+      case 'timeout': {
+        const waiter = this.waiters.get(event.id);
+        if (waiter) {
+          const q = waiter.target ?? { exchange: '', routingKey: '' };
+          this.rejectWaiter(event.id, {
+            code: 'QUERY_TIMEOUT',
+            message: `kazoo: no reply to the query on exchange ${describeValue(q.exchange)} with routing key ${describeValue(q.routingKey)} within ${Math.round(event.elapsedMs)} ms`,
+            exchange: q.exchange,
+            routingKey: q.routingKey,
+            elapsedMs: event.elapsedMs,
+          });
+        }
+        break;
+      }
+      case 'conn':
+        this.onConnectionEvent(link, event.state, event.reason);
+        break;
+      case 'delivery':
+        this.onDelivery(link, event);
+        break;
+      case 'subscribed':
+        this.onSubscribed(link, event.subId, event.queue);
+        break;
+      case 'subfail':
+        this.onSubscribeFailed(link, event.subId, event.error);
+        break;
+      case 'error':
+        if (event.error.code === 'CONNECT_FAILED') {
+          link.markAttempted();
+          for (const record of this.subscriptions.values()) {
+            if (record.waiting?.delete(link) && record.waiting.size === 0) this.finishSubscribe(record);
+          }
+        }
+        this.reportError(KazooError.from({ ...event.error, host: link.endpoint.host }));
+        break;
+    }
+  }
+
+  private onConnectionEvent(link: Link, state: 'open' | 'closed', reason?: string): void {
+    link.open = state === 'open';
+    if (link.open) link.everOpened = true;
+    link.markAttempted();
+    const info: ConnectionEvent = { event: state, host: link.endpoint.host, zone: link.endpoint.zone };
+    if (reason) info.reason = reason;
+    if (!link.open) {
+      // Declarations this link will never confirm until it is back: don't hold subscribe() on them.
+      for (const record of this.subscriptions.values()) {
+        if (record.waiting?.delete(link) && record.waiting.size === 0) this.finishSubscribe(record);
+      }
+    }
+    this.emit('connection', info);
+    const c = this.config;
+    const payload = connectionEventPayload(c.amqp_consumer_event_key, c.amqp_consumer_event_subkey, state, info.host, info.zone);
+    const candidates = consumerEventCandidates({
+      key: c.amqp_consumer_event_key,
+      subkey: c.amqp_consumer_event_subkey,
+      category: 'connection',
+      name: state,
+    });
+    const route = this.findRoute(candidates);
+    if (route) {
+      this.lanes.push(this.lanes.nextLane(), () =>
+        this.runHandler(route[0], route[1], new KazooEvent(route[0], payload, '', '', false, this.escapeChar)),
+      );
+    }
+  }
+
+  private onSubscribed(link: Link, subId: number, queue: string): void {
+    const record = this.subscriptions.get(subId);
+    if (!record) return;
+    record.queue = queue;
+    if (record.waiting?.delete(link) && record.waiting.size === 0) this.finishSubscribe(record);
+  }
+
+  private onSubscribeFailed(link: Link, subId: number, failure: NativeFailure): void {
+    const record = this.subscriptions.get(subId);
+    if (!record) return;
+    const error = KazooError.from({ ...failure, queue: record.queue, host: link.endpoint.host });
+    if (record.settle && record.waiting?.has(link)) {
+      // The first declaration failed: nothing stays half-declared on the other connections.
+      record.settle.failed ??= error;
+      record.waiting.delete(link);
+      if (record.waiting.size === 0) this.finishSubscribe(record);
+      return;
+    }
+    this.reportError(error);
+  }
+
+  private finishSubscribe(record: SubscriptionRecord): void {
+    const settle = record.settle;
+    if (!settle) return;
+    record.settle = undefined;
+    record.waiting = undefined;
+    if (settle.failed) {
+      this.subscriptions.delete(record.subId);
+      for (const link of record.links) link.connection.unsubscribe(0, record.subId);
+      settle.reject(settle.failed);
+    } else {
+      settle.resolve({ queue: record.queue });
+    }
+  }
+
+  private onDelivery(link: Link, d: Extract<NativeEvent, { t: 'delivery' }>): void {
+    const record = d.subId === 0 ? undefined : this.subscriptions.get(d.subId);
+    const c = this.config;
+    const sub = record?.normalized;
+    const noAck = d.tag === 0;
+    const settle = (ack: boolean, requeue: boolean) => {
+      if (!noAck) link.connection.settle(d.subId, d.epoch, d.tag, ack, requeue);
+    };
+    const requeueOnError = sub ? sub.requeueOnError : false;
+    if (d.payload === null) {
+      settle(false, requeueOnError);
+      this.reportError(
+        new KazooError('INVALID_MESSAGE', `kazoo: a message on ${describeValue(d.routingKey)} is not a JSON object${noAck ? ' (dropped: no_ack)' : ''}`, {
+          routingKey: d.routingKey,
+          exchange: d.exchange,
+          queue: record?.queue,
+        }),
+      );
+      return;
+    }
+    const candidates = consumerEventCandidates({
+      key: sub ? sub.native.eventKey : c.amqp_consumer_event_key,
+      subkey: sub ? sub.native.eventSubkey : c.amqp_consumer_event_subkey,
+      category: d.category,
+      name: d.name,
+      bindingEventKey: sub?.bindingEventKey,
+      bindingEventSubkey: sub?.bindingEventSubkey,
+    });
+    const route = this.findRoute(candidates);
+    if (!route) {
+      settle(false, requeueOnError);
+      this.reportError(
+        new KazooError('NO_ROUTE', `kazoo: no event route for ${candidates[0]} (tried ${candidates.join(', ')})`, {
+          routingKey: d.routingKey,
+          exchange: d.exchange,
+          queue: record?.queue,
+        }),
+      );
+      return;
+    }
+    const waitForAck = !noAck && (sub ? sub.waitForConsumerAck : true);
+    if (!noAck && !waitForAck) settle(true, false);
+    const lane = sub?.consistentWorker ? consistentWorker(d.workerKey, this.lanes.size) : this.lanes.nextLane();
+    const payload = d.payload;
+    this.lanes.push(lane, () => {
+      const event = new KazooEvent(route[0], payload, d.routingKey, d.exchange, d.redelivered, this.escapeChar);
+      return this.runHandler(route[0], route[1], event, waitForAck ? settle : undefined, requeueOnError);
+    });
+  }
+
+  private findRoute(candidates: string[]): [string, EventRouteHandler] | undefined {
+    for (const name of candidates) {
+      const handler = this.routes.get(name);
+      if (handler) return [name, handler];
+    }
+    return undefined;
+  }
+
+  private runHandler(
+    name: string,
+    handler: EventRouteHandler,
+    event: KazooEvent,
+    settle?: (ack: boolean, requeue: boolean) => void,
+    requeueOnError = false,
+  ): void | Promise<void> {
+    const fail = (error: unknown) => {
+      settle?.(false, requeueOnError);
+      const err = new KazooError('HANDLER_FAILED', `kazoo: event route ${name} failed: ${error instanceof Error ? error.message : String(error)}`, {
+        routingKey: event.routingKey,
+      });
+      (err as Error & { cause?: unknown }).cause = error;
+      this.reportError(err);
+    };
+    try {
+      const result = handler(event);
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        return (result as Promise<void>).then(() => settle?.(true, false), fail);
+      }
+      settle?.(true, false);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Helpers
+
+  private primaryLink(): Link | undefined {
+    // Active/standby in configuration order, as the module publishes (spec 8.2).
+    for (const link of this.links) if (link.open && link.endpoint.primary) return link;
+    return undefined;
+  }
+
+  private allocateId(): number {
+    const id = this.nextId;
+    this.nextId = id >= 0xfffffff0 ? 1 : id + 1;
+    return id;
+  }
+
+  private notConnected(): KazooError {
+    const why = this.state === 'new' || this.state === 'connecting' ? 'connect() has not resolved yet' : this.state === 'connected' ? 'no broker connection is open (reconnecting)' : 'the client is closed';
+    return new KazooError('NOT_CONNECTED', `kazoo: not connected: ${why}`);
+  }
+
+  private rejectWaiter(id: number, failure: NativeFailure): void {
+    const waiter = this.waiters.get(id);
+    if (!waiter) return;
+    this.waiters.delete(id);
+    const error = KazooError.from(waiter.target ? { ...waiter.target, ...failure } : failure);
+    if (waiter.site?.stack) {
+      // Async rejections carry the caller's stack, not the batch callback's.
+      const frames = waiter.site.stack.split('\n').slice(1).join('\n');
+      error.stack = `${error.name}: ${error.message}\n${frames}`;
+    }
+    waiter.reject(error);
+  }
+
+  private reportError(error: KazooError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(error.message, { code: `KAZOO_${error.code}` as string, type: 'KazooWarning' });
+  }
+}
+
+export type { KazooErrorCode };
+export { CONSUMER_EVENT_ROUTE };

@@ -1,0 +1,290 @@
+#include "addon/connection_wrap.h"
+
+#include <utility>
+#include <vector>
+
+#include "addon/convert.h"
+
+namespace kazoo::addon {
+namespace {
+
+void CleanupHook(void* arg) {
+  // Environment teardown (process exit, worker termination) with a connection still running:
+  // join its I/O thread so it never outlives the code it runs.
+  auto* bridge = static_cast<Bridge*>(arg);
+  bridge->cleanup_hook = false;
+  if (bridge->connection) bridge->connection->shutdown();
+  if (bridge->tsfn_live) {
+    bridge->tsfn_live = false;
+    bridge->tsfn.Abort();
+  }
+}
+
+void RemoveCleanupHook(Napi::Env env, Bridge* bridge) {
+  if (!bridge->cleanup_hook) return;
+  bridge->cleanup_hook = false;
+  napi_remove_env_cleanup_hook(env, CleanupHook, bridge);
+}
+
+Napi::Object FailureToJs(Napi::Env env, const core::Failure& f) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("code", f.code);
+  o.Set("message", f.message);
+  if (f.reply_code != 0) {
+    o.Set("replyCode", f.reply_code);
+    o.Set("replyText", f.reply_text);
+    o.Set("classId", f.class_id);
+    o.Set("methodId", f.method_id);
+  }
+  if (f.position >= 0) o.Set("position", static_cast<double>(f.position));
+  return o;
+}
+
+Napi::Value EventToJs(Napi::Env env, core::Event& e) {
+  Napi::Object o = Napi::Object::New(env);
+  switch (e.type) {
+    case core::EventType::Fail:
+      o.Set("t", "fail");
+      o.Set("id", e.id);
+      o.Set("error", FailureToJs(env, e.error));
+      break;
+    case core::EventType::Reply:
+      o.Set("t", "reply");
+      o.Set("id", e.id);
+      o.Set("payload", e.payload);
+      o.Set("routingKey", e.routing_key);
+      o.Set("elapsedMs", e.elapsed_ms);
+      break;
+    case core::EventType::Timeout:
+      o.Set("t", "timeout");
+      o.Set("id", e.id);
+      o.Set("elapsedMs", e.elapsed_ms);
+      break;
+    case core::EventType::Conn:
+      o.Set("t", "conn");
+      o.Set("state", e.open ? "open" : "closed");
+      o.Set("host", e.host);
+      o.Set("zone", e.zone);
+      if (!e.reason.empty()) o.Set("reason", e.reason);
+      break;
+    case core::EventType::Delivery:
+      o.Set("t", "delivery");
+      o.Set("subId", e.sub_id);
+      o.Set("epoch", e.epoch);
+      o.Set("tag", static_cast<double>(e.delivery_tag));
+      o.Set("routingKey", e.routing_key);
+      o.Set("exchange", e.exchange);
+      o.Set("redelivered", e.redelivered);
+      if (e.has_payload) {
+        o.Set("payload", e.payload);
+      } else {
+        o.Set("payload", env.Null());
+        o.Set("raw", e.raw);
+      }
+      o.Set("category", e.category);
+      o.Set("name", e.name);
+      o.Set("workerKey", e.worker_key);
+      break;
+    case core::EventType::Subscribed:
+      o.Set("t", "subscribed");
+      o.Set("subId", e.sub_id);
+      o.Set("queue", e.queue);
+      o.Set("afterReconnect", e.after_reconnect);
+      break;
+    case core::EventType::SubFail:
+      o.Set("t", "subfail");
+      o.Set("subId", e.sub_id);
+      o.Set("error", FailureToJs(env, e.error));
+      break;
+    case core::EventType::Error:
+      o.Set("t", "error");
+      o.Set("error", FailureToJs(env, e.error));
+      if (!e.host.empty()) o.Set("host", e.host);
+      break;
+    case core::EventType::Done:
+      break;
+  }
+  return o;
+}
+
+/// Runs on the JS thread for each ThreadSafeFunction call: drains everything the I/O thread
+/// queued so far and hands it to JS in one call (done ids separately, they are the hot path).
+void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>& bridge) {
+  if (env == nullptr || !bridge->connection) return;
+  core::Connection& connection = *bridge->connection;
+  connection.begin_drain();
+  Napi::HandleScope scope(env);
+  Napi::Array done = Napi::Array::New(env);
+  Napi::Array events = Napi::Array::New(env);
+  uint32_t done_count = 0, event_count = 0;
+  bool closed = false;
+  core::Event event;
+  while (connection.pop_event(event)) {
+    if (event.type == core::EventType::Done) {
+      done.Set(done_count++, Napi::Number::New(env, event.id));
+      if (bridge->close_requested && event.id == bridge->close_id) closed = true;
+    } else {
+      events.Set(event_count++, EventToJs(env, event));
+    }
+  }
+  if (closed) {
+    // The I/O thread has finished; join it and let the process exit when JS is done too.
+    connection.shutdown();
+    RemoveCleanupHook(env, bridge.get());
+    if (bridge->tsfn_live) {
+      bridge->tsfn_live = false;
+      bridge->tsfn.Release();
+    }
+  }
+  if (done_count == 0 && event_count == 0) return;
+  on_batch.Call({done_count ? static_cast<Napi::Value>(done) : env.Null(),
+                 event_count ? static_cast<Napi::Value>(events) : env.Null()});
+}
+
+}  // namespace
+
+Napi::Function ConnectionWrap::Define(Napi::Env env) {
+  return DefineClass(env, "Connection",
+                     {
+                         InstanceMethod<&ConnectionWrap::Start>("start"),
+                         InstanceMethod<&ConnectionWrap::IsOpen>("isOpen"),
+                         InstanceMethod<&ConnectionWrap::Publish>("publish"),
+                         InstanceMethod<&ConnectionWrap::Query>("query"),
+                         InstanceMethod<&ConnectionWrap::Subscribe>("subscribe"),
+                         InstanceMethod<&ConnectionWrap::Unsubscribe>("unsubscribe"),
+                         InstanceMethod<&ConnectionWrap::Settle>("settle"),
+                         InstanceMethod<&ConnectionWrap::Close>("close"),
+                     });
+}
+
+ConnectionWrap::ConnectionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConnectionWrap>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    Napi::TypeError::New(env, "kazoo: Connection(options, onBatch) expects an object and a function")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  core::ConnectionOptions options;
+  if (!ReadConnectionOptions(env, info[0].As<Napi::Object>(), &options)) return;
+  on_batch_ = Napi::Persistent(info[1].As<Napi::Function>());
+  bridge_ = std::make_shared<Bridge>();
+  bridge_->self = bridge_;
+  Bridge* raw = bridge_.get();
+  bridge_->connection = std::make_unique<core::Connection>(std::move(options), [raw] {
+    // I/O thread: schedule one drain; never touch JS here.
+    std::shared_ptr<Bridge> keep = raw->self.lock();
+    if (!keep || !raw->tsfn_live) return;
+    raw->tsfn.NonBlockingCall([keep](Napi::Env env, Napi::Function on_batch) { Drain(env, on_batch, keep); });
+  });
+}
+
+ConnectionWrap::~ConnectionWrap() {
+  if (!bridge_) return;
+  // Garbage-collected without close(): stop the I/O thread before its owner goes away.
+  if (bridge_->connection) bridge_->connection->shutdown();
+  RemoveCleanupHook(Env(), bridge_.get());
+  if (bridge_->tsfn_live) {
+    bridge_->tsfn_live = false;
+    bridge_->tsfn.Release();
+  }
+}
+
+Napi::Value ConnectionWrap::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!bridge_ || bridge_->connection->running() || bridge_->close_requested) return env.Undefined();
+  bridge_->tsfn = Napi::ThreadSafeFunction::New(env, on_batch_.Value(), "kazoo-amqp-events", 0, 1);
+  bridge_->tsfn_live = true;
+  napi_add_env_cleanup_hook(env, CleanupHook, bridge_.get());
+  bridge_->cleanup_hook = true;
+  bridge_->connection->start();
+  return env.Undefined();
+}
+
+Napi::Value ConnectionWrap::IsOpen(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), bridge_ && bridge_->connection->is_open());
+}
+
+Napi::Value ConnectionWrap::Publish(const Napi::CallbackInfo& info) {
+  core::Command command;
+  command.type = core::CommandType::Publish;
+  if (!ReadPublishArgs(info, &command)) return info.Env().Undefined();
+  bridge_->connection->post(std::move(command));
+  return info.Env().Undefined();
+}
+
+Napi::Value ConnectionWrap::Query(const Napi::CallbackInfo& info) {
+  core::Command command;
+  command.type = core::CommandType::Query;
+  if (!ReadPublishArgs(info, &command)) return info.Env().Undefined();
+  if (!info[5].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "kazoo: query timeoutMs must be a number").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  command.timeout_ms = info[5].As<Napi::Number>().Uint32Value();
+  bridge_->connection->post(std::move(command));
+  return info.Env().Undefined();
+}
+
+Napi::Value ConnectionWrap::Subscribe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsObject()) {
+    Napi::TypeError::New(env, "kazoo: subscribe(id, subId, subscription) expects numbers and an object")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  core::Command command;
+  command.type = core::CommandType::Subscribe;
+  command.id = info[0].As<Napi::Number>().Uint32Value();
+  command.sub_id = info[1].As<Napi::Number>().Uint32Value();
+  if (!ReadSubscription(env, info[2].As<Napi::Object>(), &command.subscription)) return env.Undefined();
+  bridge_->connection->post(std::move(command));
+  return env.Undefined();
+}
+
+Napi::Value ConnectionWrap::Unsubscribe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "kazoo: unsubscribe(id, subId) expects numbers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  core::Command command;
+  command.type = core::CommandType::Unsubscribe;
+  command.id = info[0].As<Napi::Number>().Uint32Value();
+  command.sub_id = info[1].As<Napi::Number>().Uint32Value();
+  bridge_->connection->post(std::move(command));
+  return env.Undefined();
+}
+
+Napi::Value ConnectionWrap::Settle(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "kazoo: settle(subId, epoch, tag, ack, requeue) expects numbers")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  core::Command command;
+  command.type = core::CommandType::Settle;
+  command.sub_id = info[0].As<Napi::Number>().Uint32Value();
+  command.epoch = info[1].As<Napi::Number>().Uint32Value();
+  command.delivery_tag = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
+  command.ack = info[3].ToBoolean().Value();
+  command.requeue = info[4].ToBoolean().Value();
+  bridge_->connection->post(std::move(command));
+  return env.Undefined();
+}
+
+Napi::Value ConnectionWrap::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  if (!bridge_ || bridge_->close_requested) return env.Undefined();
+  bridge_->close_requested = true;
+  bridge_->close_id = id;
+  if (!bridge_->connection->running()) {
+    // Never started: nothing to stop; report done on the next tick through JS.
+    return Napi::Boolean::New(env, false);
+  }
+  bridge_->connection->request_close(id);
+  return Napi::Boolean::New(env, true);
+}
+
+}  // namespace kazoo::addon

@@ -1,0 +1,148 @@
+#include "addon/convert.h"
+
+#include <string>
+
+namespace kazoo::addon {
+namespace {
+
+bool Fail(Napi::Env env, const std::string& what) {
+  Napi::TypeError::New(env, "kazoo: native " + what).ThrowAsJavaScriptException();
+  return false;
+}
+
+bool GetString(Napi::Env env, Napi::Object o, const char* key, std::string* out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) return Fail(env, std::string(key) + " must be a string");
+  *out = v.As<Napi::String>().Utf8Value();
+  return true;
+}
+
+bool GetInt(Napi::Env env, Napi::Object o, const char* key, int* out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) return Fail(env, std::string(key) + " must be a number");
+  *out = v.As<Napi::Number>().Int32Value();
+  return true;
+}
+
+bool GetBool(Napi::Env env, Napi::Object o, const char* key, bool* out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsBoolean()) return Fail(env, std::string(key) + " must be a boolean");
+  *out = v.As<Napi::Boolean>().Value();
+  return true;
+}
+
+bool GetStringArray(Napi::Env env, Napi::Object o, const char* key, std::vector<std::string>* out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsArray()) return Fail(env, std::string(key) + " must be an array of strings");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value item = a.Get(i);
+    if (!item.IsString()) return Fail(env, std::string(key) + " must be an array of strings");
+    out->push_back(item.As<Napi::String>().Utf8Value());
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ReadConnectionOptions(Napi::Env env, Napi::Object o, core::ConnectionOptions* out) {
+  std::string late;
+  bool ok = GetString(env, o, "host", &out->host) && GetInt(env, o, "port", &out->port) &&
+            GetString(env, o, "vhost", &out->vhost) && GetString(env, o, "user", &out->user) &&
+            GetString(env, o, "password", &out->password) && GetBool(env, o, "tls", &out->tls) &&
+            GetString(env, o, "caCert", &out->ca_cert) && GetString(env, o, "cert", &out->cert) &&
+            GetString(env, o, "key", &out->key) && GetBool(env, o, "verifyPeer", &out->verify_peer) &&
+            GetBool(env, o, "verifyHostname", &out->verify_hostname) && GetInt(env, o, "serverId", &out->server_id) &&
+            GetString(env, o, "zone", &out->zone) && GetBool(env, o, "primary", &out->primary) &&
+            GetInt(env, o, "heartbeatSec", &out->heartbeat_sec) &&
+            GetInt(env, o, "connectTimeoutMs", &out->connect_timeout_ms) &&
+            GetInt(env, o, "maxChannels", &out->max_channels) &&
+            GetString(env, o, "nodeHostname", &out->node_hostname) && GetString(env, o, "appName", &out->app_name) &&
+            GetString(env, o, "appVersion", &out->app_version) && GetBool(env, o, "confirms", &out->confirms) &&
+            GetString(env, o, "eventKey", &out->event_key) && GetString(env, o, "eventSubkey", &out->event_subkey) &&
+            GetInt(env, o, "reconnectMinMs", &out->reconnect_min_ms) &&
+            GetInt(env, o, "reconnectMaxMs", &out->reconnect_max_ms) && GetString(env, o, "lateReplies", &late);
+  if (!ok) return false;
+  if (out->max_channels < 1 || out->max_channels > 65000) return Fail(env, "maxChannels out of range");
+  if (out->reconnect_min_ms < 1 || out->reconnect_max_ms < out->reconnect_min_ms)
+    return Fail(env, "reconnect bounds out of range");
+  if (out->connect_timeout_ms < 1) return Fail(env, "connectTimeoutMs out of range");
+  out->deliver_late_replies = late != "drop";
+  return true;
+}
+
+bool ReadPublishArgs(const Napi::CallbackInfo& info, core::Command* out) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsString() || !info[3].IsString())
+    return Fail(env, "publish(id, exchange, routingKey, payload, headers) argument types");
+  out->id = info[0].As<Napi::Number>().Uint32Value();
+  out->exchange = info[1].As<Napi::String>().Utf8Value();
+  out->routing_key = info[2].As<Napi::String>().Utf8Value();
+  out->payload = info[3].As<Napi::String>().Utf8Value();
+  if (info[4].IsArray()) {
+    Napi::Array flat = info[4].As<Napi::Array>();
+    uint32_t n = flat.Length();
+    if (n % 2 != 0) return Fail(env, "headers must be a flat [key, value, ...] array");
+    for (uint32_t i = 0; i < n; i += 2) {
+      Napi::Value k = flat.Get(i), v = flat.Get(i + 1);
+      if (!k.IsString() || !v.IsString()) return Fail(env, "headers must hold strings");
+      out->headers.emplace_back(k.As<Napi::String>().Utf8Value(), v.As<Napi::String>().Utf8Value());
+    }
+  } else if (!info[4].IsNull() && !info[4].IsUndefined()) {
+    return Fail(env, "headers must be an array or null");
+  }
+  return true;
+}
+
+bool ReadSubscription(Napi::Env env, Napi::Object o, core::Subscription* out) {
+  bool ok = GetString(env, o, "exchange", &out->exchange) && GetString(env, o, "exchangeType", &out->exchange_type) &&
+            GetBool(env, o, "exchangePassive", &out->exchange_passive) &&
+            GetBool(env, o, "exchangeDurable", &out->exchange_durable) &&
+            GetBool(env, o, "exchangeAutoDelete", &out->exchange_auto_delete) &&
+            GetBool(env, o, "exchangeInternal", &out->exchange_internal) && GetString(env, o, "queue", &out->queue) &&
+            GetBool(env, o, "queuePassive", &out->queue_passive) &&
+            GetBool(env, o, "queueDurable", &out->queue_durable) &&
+            GetBool(env, o, "queueExclusive", &out->queue_exclusive) &&
+            GetBool(env, o, "queueAutoDelete", &out->queue_auto_delete) &&
+            GetStringArray(env, o, "routing", &out->routing) && GetBool(env, o, "noAck", &out->no_ack) &&
+            GetInt(env, o, "prefetch", &out->prefetch) && GetString(env, o, "eventKey", &out->event_key) &&
+            GetString(env, o, "eventSubkey", &out->event_subkey) &&
+            GetString(env, o, "consistentWorkerKey", &out->consistent_worker_key);
+  if (!ok) return false;
+  if (out->prefetch < 1 || out->prefetch > 65535) return Fail(env, "prefetch out of range");
+  Napi::Value args = o.Get("queueArguments");
+  if (!args.IsObject()) return Fail(env, "queueArguments must be an object");
+  Napi::Object table = args.As<Napi::Object>();
+  Napi::Array keys = table.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    core::Subscription::Argument a;
+    a.key = keys.Get(i).As<Napi::String>().Utf8Value();
+    Napi::Value v = table.Get(keys.Get(i));
+    if (v.IsNumber()) {
+      a.is_int = true;
+      a.integer = v.As<Napi::Number>().Int64Value();
+    } else if (v.IsString()) {
+      a.text = v.As<Napi::String>().Utf8Value();
+    } else {
+      return Fail(env, "queueArguments values must be strings or integers");
+    }
+    out->queue_arguments.push_back(std::move(a));
+  }
+  Napi::Value bindings = o.Get("exchangeBindings");
+  if (!bindings.IsArray()) return Fail(env, "exchangeBindings must be an array");
+  Napi::Array list = bindings.As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    if (!list.Get(i).IsObject()) return Fail(env, "exchangeBindings entries must be objects");
+    Napi::Object b = list.Get(i).As<Napi::Object>();
+    core::ExchangeBinding binding;
+    if (!(GetString(env, b, "source", &binding.source) && GetString(env, b, "type", &binding.type) &&
+          GetBool(env, b, "passive", &binding.passive) && GetBool(env, b, "durable", &binding.durable) &&
+          GetBool(env, b, "autoDelete", &binding.auto_delete) && GetBool(env, b, "internal", &binding.internal) &&
+          GetStringArray(env, b, "routing", &binding.routing)))
+      return false;
+    out->exchange_bindings.push_back(std::move(binding));
+  }
+  return true;
+}
+
+}  // namespace kazoo::addon

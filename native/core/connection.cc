@@ -1,0 +1,68 @@
+#include "core/connection.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+#include "core/io_loop.h"
+
+namespace kazoo::core {
+
+Connection::Connection(ConnectionOptions options, NotifyFn notify)
+    : options_(std::move(options)), notify_(std::move(notify)) {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::runtime_error("kazoo: eventfd() failed");
+}
+
+Connection::~Connection() {
+  shutdown();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void Connection::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] {
+    IoLoop loop(*this);
+    loop.run();
+  });
+}
+
+void Connection::post(Command&& command) {
+  commands_.push(std::move(command));
+  // One eventfd write per burst: the I/O thread clears wake_pending_ before it drains.
+  if (!wake_pending_.exchange(true, std::memory_order_seq_cst)) {
+    uint64_t one = 1;
+    ssize_t ignored = write(wake_fd_, &one, sizeof one);
+    (void)ignored;  // EAGAIN only when the counter is saturated, i.e. a wake-up is pending anyway
+  }
+}
+
+bool Connection::request_close(uint32_t id) {
+  if (close_posted_.exchange(true)) return false;
+  Command close;
+  close.type = CommandType::Close;
+  close.id = id;
+  post(std::move(close));
+  return true;
+}
+
+void Connection::shutdown() {
+  if (!thread_.joinable()) return;
+  request_close(0);
+  thread_.join();
+}
+
+void Connection::push_event(Event&& event) {
+  events_.push(std::move(event));
+  events_unannounced_ = true;
+}
+
+void Connection::notify_if_needed() {
+  if (!events_unannounced_) return;
+  events_unannounced_ = false;
+  if (!js_scheduled_.exchange(true, std::memory_order_seq_cst)) notify_();
+}
+
+}  // namespace kazoo::core

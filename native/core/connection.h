@@ -1,0 +1,66 @@
+// One broker connection and the I/O thread that owns it.
+//
+// Thread affinity: every amqp_* call for this connection happens on its I/O thread (rabbitmq-c is
+// not thread-safe per connection). Other threads only post() commands and pop_event() results;
+// both go through lock-free queues, and the I/O thread never waits for the JS thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+#include "core/messages.h"
+#include "core/mpsc_queue.h"
+
+namespace kazoo::core {
+
+class IoLoop;
+
+class Connection {
+ public:
+  /// Called on the I/O thread when events became available and the JS side is not already
+  /// scheduled to drain them; it must only schedule (e.g. a ThreadSafeFunction call), not drain.
+  using NotifyFn = std::function<void()>;
+
+  Connection(ConnectionOptions options, NotifyFn notify);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Starts the I/O thread (once); it connects and reconnects until a Close command.
+  void start();
+  /// Any thread: queue a command and wake the I/O thread.
+  void post(Command&& command);
+  /// Draining thread: call before a drain so that events pushed during it schedule a new one.
+  void begin_drain() { js_scheduled_.store(false, std::memory_order_seq_cst); }
+  /// Draining thread only.
+  bool pop_event(Event& out) { return events_.pop(out); }
+  /// Whether the AMQP connection is open right now.
+  bool is_open() const { return open_.load(std::memory_order_acquire); }
+  /// Whether start() ran and the thread has not been joined.
+  bool running() const { return thread_.joinable(); }
+  /// Queues the Close command (once; later calls return false). Its id is reported done.
+  bool request_close(uint32_t id);
+  /// Posts a Close (if none was posted) and joins the I/O thread. Idempotent.
+  void shutdown();
+
+ private:
+  friend class IoLoop;
+
+  void push_event(Event&& event);
+  void notify_if_needed();
+
+  ConnectionOptions options_;
+  NotifyFn notify_;
+  MpscQueue<Command> commands_;
+  MpscQueue<Event> events_;
+  int wake_fd_ = -1;  // eventfd the I/O thread polls beside the socket
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> js_scheduled_{false};
+  std::atomic<bool> open_{false};
+  std::atomic<bool> close_posted_{false};
+  bool events_unannounced_ = false;  // I/O thread only
+  std::thread thread_;
+};
+
+}  // namespace kazoo::core

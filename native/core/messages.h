@@ -1,0 +1,110 @@
+// Plain value structs that cross between the JS thread and a connection's I/O thread.
+// They own their bytes (std::string), so nothing points into memory the other thread may free.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kazoo::core {
+
+/// Everything one broker connection needs; mirrors NativeConnectionOptions in typings/native.d.ts.
+struct ConnectionOptions {
+  std::string host = "localhost";
+  int port = 5672;
+  std::string vhost = "/";
+  std::string user = "guest";
+  std::string password = "guest";
+  bool tls = false;
+  std::string ca_cert, cert, key;
+  bool verify_peer = true;
+  bool verify_hostname = true;
+  int server_id = 1;
+  std::string zone = "local";
+  bool primary = true;
+  int heartbeat_sec = 0;
+  int connect_timeout_ms = 200;
+  int max_channels = 50;
+  std::string node_hostname;
+  std::string app_name = "kamailio";
+  std::string app_version;
+  bool confirms = true;
+  std::string event_key = "Event-Category";
+  std::string event_subkey = "Event-Name";
+  int reconnect_min_ms = 100;
+  int reconnect_max_ms = 5000;
+  bool deliver_late_replies = true;
+};
+
+struct ExchangeBinding {
+  std::string source, type;
+  bool passive = false, durable = false, auto_delete = false, internal = false;
+  std::vector<std::string> routing;
+};
+
+/// A normalised subscription (lib/subscription.ts builds it from the module's JSON description).
+struct Subscription {
+  std::string exchange, exchange_type;
+  bool exchange_passive = false, exchange_durable = false, exchange_auto_delete = false,
+       exchange_internal = false;
+  std::string queue;
+  bool queue_passive = false, queue_durable = false, queue_exclusive = false, queue_auto_delete = true;
+  /// queue.declare arguments; an argument is a string or, when is_int, an integer.
+  struct Argument {
+    std::string key, text;
+    int64_t integer = 0;
+    bool is_int = false;
+  };
+  std::vector<Argument> queue_arguments;
+  std::vector<std::string> routing;
+  std::vector<ExchangeBinding> exchange_bindings;
+  bool no_ack = true;
+  int prefetch = 64;
+  std::string event_key, event_subkey, consistent_worker_key;
+};
+
+enum class CommandType { Publish, Query, Subscribe, Unsubscribe, Settle, Close };
+
+struct Command {
+  CommandType type = CommandType::Publish;
+  uint32_t id = 0;
+  std::string exchange, routing_key, payload;
+  std::vector<std::pair<std::string, std::string>> headers;
+  uint32_t timeout_ms = 0;
+  uint32_t sub_id = 0;
+  Subscription subscription;
+  uint64_t delivery_tag = 0;
+  uint32_t epoch = 0;
+  bool ack = true, requeue = false;
+};
+
+/// A failure as the JS side sees it: a stable code plus AMQP details when the broker refused.
+struct Failure {
+  std::string code, message;
+  int reply_code = 0;
+  std::string reply_text;
+  int class_id = 0, method_id = 0;
+  int64_t position = -1;
+};
+
+enum class EventType { Done, Fail, Reply, Timeout, Conn, Delivery, Subscribed, SubFail, Error };
+
+struct Event {
+  EventType type = EventType::Done;
+  uint32_t id = 0;
+  Failure error;
+  // Reply / Delivery / Conn
+  std::string payload, routing_key, exchange, raw, category, name, worker_key;
+  bool has_payload = true;
+  bool redelivered = false;
+  uint32_t sub_id = 0;
+  uint64_t delivery_tag = 0;
+  uint32_t epoch = 0;
+  double elapsed_ms = 0;
+  // Conn / Subscribed
+  bool open = false, after_reconnect = false;
+  std::string host, zone, reason, queue;
+};
+
+}  // namespace kazoo::core

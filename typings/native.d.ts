@@ -1,0 +1,168 @@
+/**
+ * The one written contract between lib/ (TypeScript) and the native module
+ * (build/Release/kazoo_amqp.node). Everything here is plain data: the addon copies it into
+ * C++ value structs before anything crosses to the I/O thread.
+ *
+ * lib/ validates every argument before calling in; the addon re-checks only what could crash it.
+ */
+
+/** One broker endpoint: one native Connection, one I/O thread. */
+export interface NativeConnectionOptions {
+  host: string;
+  port: number;
+  vhost: string;
+  user: string;
+  password: string;
+  /** amqps:// */
+  tls: boolean;
+  caCert: string;
+  cert: string;
+  key: string;
+  verifyPeer: boolean;
+  verifyHostname: boolean;
+  /** 1-based order of this URL among all amqp_connection entries (the module's server id). */
+  serverId: number;
+  zone: string;
+  /** In the primary zone: declares the targeted reply queue and takes normal publishes. */
+  primary: boolean;
+  /** amqp_heartbeats, seconds; 0 = off. */
+  heartbeatSec: number;
+  /** amqp_connect_timeout_sec/_micro, in ms; bounds TCP connect and the AMQP login. */
+  connectTimeoutMs: number;
+  /** amqp_max_channels: publish channels 1..N, opened at connect. */
+  maxChannels: number;
+  nodeHostname: string;
+  appName: string;
+  appVersion: string;
+  /** Use publisher confirms on the publish channels (publish resolves on the broker's ack). */
+  confirms: boolean;
+  /** Default event key/subkey fields (amqp_consumer_event_key/subkey) for late query replies. */
+  eventKey: string;
+  eventSubkey: string;
+  /** Reconnect back-off bounds. */
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  /** Late query replies: delivered as consumer events ('deliver') or dropped ('drop'). */
+  lateReplies: 'deliver' | 'drop';
+}
+
+/** A failure record; lib/ turns it into a KazooError (same code, message and details). */
+export interface NativeFailure {
+  code: string;
+  message: string;
+  replyCode?: number;
+  replyText?: string;
+  classId?: number;
+  methodId?: number;
+  position?: number;
+  [key: string]: unknown;
+}
+
+export type NativeEvent =
+  /** Command `id` failed. */
+  | { t: 'fail'; id: number; error: NativeFailure }
+  /** Query `id` got its correlated reply; payload is the $kzR text. */
+  | { t: 'reply'; id: number; payload: string; routingKey: string; elapsedMs: number }
+  /** Query `id` timed out after elapsedMs. */
+  | { t: 'timeout'; id: number; elapsedMs: number }
+  /** Connection opened or closed (lib/route-names.ts builds the module's event text from it). */
+  | { t: 'conn'; state: 'open' | 'closed'; host: string; zone: string; reason?: string }
+  /**
+   * A consumed message. subId 0 = a late query reply from the targeted queue.
+   * payload is the $kzE text, or null when the body is not JSON (raw holds the body then).
+   * tag is 0 for no_ack deliveries; epoch identifies the channel incarnation the tag belongs to.
+   */
+  | {
+      t: 'delivery';
+      subId: number;
+      epoch: number;
+      tag: number;
+      routingKey: string;
+      exchange: string;
+      redelivered: boolean;
+      payload: string | null;
+      raw?: string;
+      /** Stringified payload values of the subscription's eventKey / eventSubkey fields ('' when absent or null). */
+      category: string;
+      name: string;
+      /** Consistent-worker key: the consistentWorkerKey field's value when present, else the routing key. */
+      workerKey: string;
+    }
+  /** A subscription (re)declared on this connection; afterReconnect is true on a re-declare. */
+  | { t: 'subscribed'; subId: number; queue: string; afterReconnect: boolean }
+  /** Subscription subId failed to (re)declare on this connection. */
+  | { t: 'subfail'; subId: number; error: NativeFailure }
+  /** An asynchronous error not tied to a command (e.g. a publish channel closed by the broker). */
+  | { t: 'error'; error: NativeFailure };
+
+/** Normalised subscription, as lib/subscription.ts builds it from the module's JSON description. */
+export interface NativeSubscription {
+  exchange: string;
+  exchangeType: string;
+  exchangePassive: boolean;
+  exchangeDurable: boolean;
+  exchangeAutoDelete: boolean;
+  exchangeInternal: boolean;
+  queue: string;
+  queuePassive: boolean;
+  queueDurable: boolean;
+  queueExclusive: boolean;
+  queueAutoDelete: boolean;
+  /** Extra queue.declare arguments (x-dead-letter-exchange, ...): string or integer values. */
+  queueArguments: Record<string, string | number>;
+  routing: string[];
+  exchangeBindings: Array<{
+    source: string;
+    type: string;
+    passive: boolean;
+    durable: boolean;
+    autoDelete: boolean;
+    internal: boolean;
+    routing: string[];
+  }>;
+  noAck: boolean;
+  /** basic.qos prefetch count for this subscription's channel (never 0 = unlimited). */
+  prefetch: number;
+  /** Payload field names whose values become the delivery's category / name (event_key or the global default). */
+  eventKey: string;
+  eventSubkey: string;
+  /** Top-level payload field hashed for consistent-worker dispatch; '' = use the routing key. */
+  consistentWorkerKey: string;
+}
+
+/**
+ * Called on the JS thread once per batch. `done` lists ids of commands that succeeded with no
+ * value (publishes, subscribes, unsubscribes, close); `events` carries everything else.
+ */
+export type NativeBatchCallback = (done: number[] | null, events: NativeEvent[] | null) => void;
+
+export declare class Connection {
+  constructor(options: NativeConnectionOptions, onBatch: NativeBatchCallback);
+  /** Starts the I/O thread, which connects and keeps reconnecting until close(). */
+  start(): void;
+  /** True while the AMQP connection is open (as last reported by the I/O thread). */
+  isOpen(): boolean;
+  /** headers: flat [k1, v1, k2, v2, ...] or null. */
+  publish(id: number, exchange: string, routingKey: string, payload: string, headers: string[] | null): void;
+  query(
+    id: number,
+    exchange: string,
+    routingKey: string,
+    payload: string,
+    headers: string[] | null,
+    timeoutMs: number,
+  ): void;
+  subscribe(id: number, subId: number, sub: NativeSubscription): void;
+  unsubscribe(id: number, subId: number): void;
+  /** Settles one delivery of subscription subId: ack, or nack with requeue. */
+  settle(subId: number, epoch: number, tag: number, ack: boolean, requeue: boolean): void;
+  /** Closes the connection; `id` is reported done once the I/O thread finished. Returns false when the connection was never started (nothing will be reported). */
+  close(id: number): boolean;
+}
+
+/** kazoo_json: the value at `path` rendered as the module does, or null (spec 6). */
+export declare function json(payload: string, path: string, escapeChar: string): string | null;
+/** json-c lenient parse + spaced serialization of `payload`; throws a NativeFailure-shaped Error. */
+export declare function reserialize(payload: string): string;
+/** The length of the array at `path` ({kz.json.count}), 0 when absent or not an array. */
+export declare function jsonCount(payload: string, path: string, escapeChar: string): number;
