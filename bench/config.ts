@@ -1,5 +1,20 @@
 /** Run sizes, broker coordinates and the payloads every client gets. */
+import * as fs from 'fs';
+import * as path from 'path';
 import { BrokerInfo, RunParams } from './types';
+
+/**
+ * kazoo-amqp's version (package.json), which it injects as `App-Version`; the baselines use the
+ * same value so that every client sends bodies of the same size.
+ */
+export const APP_VERSION: string = (() => {
+  try {
+    const file = path.resolve(__dirname, '..', '..', 'package.json');
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
 
 /** Sizes of a full run (`npm run bench`): what docs/performance.md reports. */
 export const FULL: RunParams = {
@@ -28,7 +43,7 @@ export const QUICK: RunParams = {
   queryLatencyN: 100,
   queryThroughputN: 640,
   queryConcurrency: 64,
-  eventLoopMs: 600,
+  eventLoopMs: 400,
   microOps: 20_000,
   publishWindow: 1024,
   prefetch: 256,
@@ -66,7 +81,7 @@ export const SCRIPT_PAYLOAD =
 export function wireBody(nodeHostname: string): string {
   return (
     '{ "Event-Category": "directory", "Event-Name": "reg_success", "Realm": "example.com", "Username": "1000", ' +
-    `"App-Name": "kamailio", "App-Version": "5.6.3", "Node": "kamailio@${nodeHostname}", ` +
+    `"App-Name": "kamailio", "App-Version": "${APP_VERSION}", "Node": "kamailio@${nodeHostname}", ` +
     '"Msg-ID": "50923518-fd28-423b-abdd-f4e27c149e4c", ' +
     `"Server-ID": "kamailio@${nodeHostname}-<1>-targeted-0" }`
   );

@@ -160,21 +160,21 @@ async function main(opts: CliOptions): Promise<number> {
   const ctx: HarnessContext = { admin, params, broker, runId, log: (l) => progress.log(l) };
   let interrupted = false;
   const onSignal = (): void => {
-    if (interrupted) return;
+    if (interrupted) process.exit(130);
     interrupted = true;
-    progress.stop();
-    process.stderr.write('\nbench: interrupted, cleaning up…\n');
+    progress.log('bench: interrupted; cleaning up (interrupt again to quit at once)…');
+    // The run loop notices the flag, tears the scenario down and deletes what it declared.
     killAllChildren();
-    admin.cleanupAndClose().finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const total = scenarios.reduce((sum, s) => sum + clientsOf(s).length * params.repetitions, 0);
   progress.start(total);
   const results: ScenarioResult[] = [];
 
   for (const scenario of scenarios) {
+    if (interrupted) break;
     const clients = clientsOf(scenario);
     const result: ScenarioResult = {
       name: scenario.name,
@@ -209,7 +209,7 @@ async function main(opts: CliOptions): Promise<number> {
       for (let rep = 1; rep <= params.repetitions; rep++) {
         for (const client of clients) {
           const cr = byClient.get(client)!;
-          if (interrupted) return 130;
+          if (interrupted) break;
           if (cr.status !== 'ok') {
             progress.tick();
             continue;
@@ -242,6 +242,10 @@ async function main(opts: CliOptions): Promise<number> {
   }
   progress.stop();
   await admin.cleanupAndClose();
+  if (interrupted) {
+    process.stderr.write('bench: interrupted; broker entities of this run were deleted\n');
+    return 130;
+  }
 
   const out: string[] = [describeEnvironment(env, params)];
   for (const r of results) out.push(renderScenarioTable(r));

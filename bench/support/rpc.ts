@@ -4,6 +4,7 @@
  * the work kazoo-amqp's query() does natively.
  */
 import { randomUUID } from 'crypto';
+import { APP_VERSION } from '../config';
 
 interface Pending {
   resolve(body: string): void;
@@ -31,7 +32,7 @@ export class JsRpc {
   request(payload: string, timeoutMs: number): { body: Buffer; reply: Promise<string> } {
     const obj = JSON.parse(payload) as Record<string, unknown>;
     if (!('App-Name' in obj)) obj['App-Name'] = 'kamailio';
-    if (!('App-Version' in obj)) obj['App-Version'] = '5.6.3';
+    if (!('App-Version' in obj)) obj['App-Version'] = APP_VERSION;
     if (!('Node' in obj)) obj['Node'] = this.node;
     const msgId = randomUUID();
     obj['Msg-ID'] = msgId;

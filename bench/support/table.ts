@@ -65,11 +65,15 @@ export function renderScenarioTable(result: ScenarioResult): string {
       ];
       if (hasSubject) {
         if (client.client === SUBJECT) {
-          cells.push('1');
+          cells.push('—');
         } else if (subject) {
           const mine = summarize(subject.samples.map((x) => x[metric.key]).filter((v) => typeof v === 'number'));
           const ratio = mine.median / s.median;
-          cells.push(Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–');
+          if (!Number.isFinite(ratio)) cells.push('–');
+          else {
+            const better = metric.better === 'higher' ? ratio > 1 : ratio < 1;
+            cells.push(ratio === 1 ? '1.00×' : `${ratio.toFixed(2)}× (${better ? 'better' : 'worse'})`);
+          }
         } else {
           cells.push('n/a');
         }
@@ -80,7 +84,9 @@ export function renderScenarioTable(result: ScenarioResult): string {
   lines.push('');
   lines.push(
     `↑ higher is better, ↓ lower is better. Median/min/max over repetitions run interleaved with the other clients.` +
-      (hasSubject ? ` The last column is ${SUBJECT}'s median divided by that client's median.` : ''),
+      (hasSubject
+        ? ` The last column is ${SUBJECT}'s median divided by that client's median, and whether that favours ${SUBJECT}.`
+        : ''),
   );
   const notes = result.clients.flatMap((c) => [...new Set(c.notes)].map((n) => `${c.client}: ${n}`));
   if (notes.length > 0) {
