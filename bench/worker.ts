@@ -6,6 +6,7 @@ import { scenarioByName } from './scenarios';
 import { FeatureUnavailable, Task, TaskResult } from './types';
 
 function describe(err: unknown): string {
+  if (err instanceof FeatureUnavailable) return err.message;
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     const prefix = typeof code === 'string' || typeof code === 'number' ? `${err.name} ${code}: ` : `${err.name}: `;

@@ -7,7 +7,8 @@
  *   {"ok":true,"elapsed_ns":<int>,"n":<int>}            on success
  *   {"ok":false,"error":"<text>"}                        on failure (exit status 1)
  *
- * Modes (every mode gets the same first five arguments: host port vhost user password):
+ * Modes (every mode gets the same first four arguments: host port vhost user; the password is read
+ * from the environment variable BENCH_AMQP_PASSWORD so that it never shows in a process listing):
  *   publish          exchange routing_key queue n body warmup_key warmup_n
  *       Publishes n identical pre-built bodies fire-and-forget on channel 1, then polls a passive
  *       queue.declare of <queue> on channel 2 until message_count >= n. Timed: first publish ->
@@ -40,9 +41,21 @@
 #include <amqp_tcp_socket.h>
 #endif
 
+static void json_string_body(const char *s) {
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') printf("\\%c", c);
+    else if (c < 0x20) printf("\\u%04x", c);
+    else putchar(c);
+  }
+}
+
 static void fail(const char *what, const char *detail) {
-  /* The detail strings come from rabbitmq-c or the broker and contain no quotes or backslashes. */
-  printf("{\"ok\":false,\"error\":\"%s: %s\"}\n", what, detail ? detail : "");
+  printf("{\"ok\":false,\"error\":\"");
+  json_string_body(what);
+  printf(": ");
+  json_string_body(detail);
+  printf("\"}\n");
   fflush(stdout);
   exit(1);
 }
@@ -283,19 +296,20 @@ static int mode_consume(amqp_connection_state_t conn, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 7) {
-    fail("usage", "ceiling <publish|publish-confirm|consume> host port vhost user password args...");
+  if (argc < 6) {
+    fail("usage", "ceiling <publish|publish-confirm|consume> host port vhost user args...");
   }
   const char *mode = argv[1];
-  amqp_connection_state_t conn =
-      open_connection(argv[2], (int)parse_long(argv[3], "port"), argv[4], argv[5], argv[6]);
+  const char *password = getenv("BENCH_AMQP_PASSWORD");
+  amqp_connection_state_t conn = open_connection(argv[2], (int)parse_long(argv[3], "port"), argv[4], argv[5],
+                                                 password ? password : "guest");
   int rc;
   if (strcmp(mode, "publish") == 0) {
-    rc = mode_publish(conn, argc - 7, argv + 7);
+    rc = mode_publish(conn, argc - 6, argv + 6);
   } else if (strcmp(mode, "publish-confirm") == 0) {
-    rc = mode_publish_confirm(conn, argc - 7, argv + 7);
+    rc = mode_publish_confirm(conn, argc - 6, argv + 6);
   } else if (strcmp(mode, "consume") == 0) {
-    rc = mode_consume(conn, argc - 7, argv + 7);
+    rc = mode_consume(conn, argc - 6, argv + 6);
   } else {
     fail("usage", "unknown mode");
     rc = 1;

@@ -46,13 +46,15 @@ export interface CeilingResult {
 }
 
 /**
- * Runs the ceiling once: `ceiling <mode> host port vhost user password ...args`. Rejects with the
- * program's own error text when it fails or exceeds `timeoutMs`.
+ * Runs the ceiling once: `ceiling <mode> host port vhost user ...args`, with the password in the
+ * environment (BENCH_AMQP_PASSWORD), not on the command line. Rejects with the program's own
+ * error text when it fails or exceeds `timeoutMs`.
  */
 export function runCeiling(broker: BrokerInfo, mode: string, args: string[], timeoutMs: number): Promise<CeilingResult> {
-  const argv = [mode, broker.host, String(broker.port), broker.vhost, broker.user, broker.password, ...args];
+  const argv = [mode, broker.host, String(broker.port), broker.vhost, broker.user, ...args];
+  const env = { ...process.env, BENCH_AMQP_PASSWORD: broker.password };
   return new Promise((resolve, reject) => {
-    execFile(CEILING_BINARY, argv, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+    execFile(CEILING_BINARY, argv, { timeout: timeoutMs, maxBuffer: 1 << 20, env }, (err, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? '';
       let parsed: { ok?: boolean; elapsed_ns?: number; n?: number; error?: string } | null = null;
       try {

@@ -25,7 +25,8 @@ export const USAGE = `Usage: node dist/bench/run.js [options]   (or: npm run ben
 
 Environment: AMQP_URL (default amqp://guest:guest@127.0.0.1:5672), CC (default cc).
 Exit status: 0 when every selected scenario ran for every client; 1 when something could not
-run (broker down, a client threw, a kazoo-amqp feature is missing); 2 on bad usage.`;
+run (broker down, a client threw, a kazoo-amqp feature is missing); 2 on bad usage; 130 when
+interrupted (the run's exchanges and queues are deleted first).`;
 
 /** Parses argv (without node and script). Throws an Error with a usage message on bad input. */
 export function parseArgs(argv: readonly string[]): CliOptions {

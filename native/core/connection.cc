@@ -1,5 +1,6 @@
 #include "core/connection.h"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ Connection::~Connection() {
 void Connection::start() {
   if (thread_.joinable()) return;
   thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kazoo-io");  // visible in perf/top/gdb
     IoLoop loop(*this);
     loop.run();
   });

@@ -3,6 +3,7 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -141,6 +142,9 @@ bool IoLoop::connect_once(std::string* reason) {
     }
   }
   connected_ = true;
+  raw_writes_ = !options_.tls;
+  frame_max_ = static_cast<uint32_t>(amqp_get_frame_max(conn_));
+  out_.clear();
   last_recv_ = last_heartbeat_sent_ = Clock::now();
   if (!setup_channels(reason)) {
     connected_ = false;
@@ -234,6 +238,7 @@ void IoLoop::serve() {
   while (!stopping_ && !lost_) {
     owner_.wake_pending_.store(false, std::memory_order_seq_cst);
     bool more_commands = process_commands(kCommandBurst);
+    if (!lost_) flush_out();
     if (stopping_ || lost_) break;
     bool more_frames = read_frames();
     if (lost_) break;
@@ -255,6 +260,7 @@ void IoLoop::serve() {
       (void)ignored;
     }
   }
+  if (!lost_) flush_out();
   if (stopping_ && !lost_) drain_confirms_before_close();
 }
 
@@ -303,6 +309,7 @@ void IoLoop::teardown(const std::string& reason) {
   channel_to_sub_.clear();
   used_sub_channels_.clear();
   if (conn_ != nullptr) {
+    if (!lost_) flush_out();
     if (!lost_) amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
     amqp_destroy_connection(conn_);
     conn_ = nullptr;
@@ -445,6 +452,29 @@ void IoLoop::handle_publish(Command& command, bool is_query) {
     }
   }
 
+  auto& state = publish_channels_[static_cast<size_t>(channel - 1)];
+  if (raw_writes_) {
+    out_.publish(static_cast<uint16_t>(channel), command.exchange, command.routing_key, command.headers, body.body,
+                 frame_max_);
+    if (out_.size() >= (256u << 10) && !flush_out()) {
+      fail(command.id, make_failure("CONNECTION_LOST", "kazoo: connection lost while publishing (" + lost_reason_ + ")"));
+      return;
+    }
+  } else if (!publish_with_library(channel, command, body.body)) {
+    fail(command.id, make_failure("CONNECTION_LOST", "kazoo: connection lost while publishing (" + lost_reason_ + ")"));
+    return;
+  }
+  if (is_query) {
+    pending_.insert(body.msg_id, command.id, Clock::now(), command.timeout_ms);
+  }
+  if (options_.confirms) {
+    state.unconfirmed.push_back(Unconfirmed{++state.next_tag, is_query ? 0u : command.id, is_query, body.msg_id});
+  } else if (!is_query) {
+    done(command.id);
+  }
+}
+
+bool IoLoop::publish_with_library(int channel, const Command& command, const std::string& body) {
   amqp_basic_properties_t props;
   std::memset(&props, 0, sizeof props);
   props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG;
@@ -462,21 +492,12 @@ void IoLoop::handle_publish(Command& command, bool is_query) {
     props.headers.entries = entries.data();
   }
   int rc = amqp_basic_publish(conn_, channel, bytes_of(command.exchange), bytes_of(command.routing_key), 0, 0, &props,
-                              bytes_of(body.body));
+                              bytes_of(body));
   if (rc != AMQP_STATUS_OK) {
     mark_lost(std::string("publish failed: ") + amqp_error_string2(rc));
-    fail(command.id, make_failure("CONNECTION_LOST", "kazoo: connection lost while publishing (" + lost_reason_ + ")"));
-    return;
+    return false;
   }
-  auto& state = publish_channels_[static_cast<size_t>(channel - 1)];
-  if (is_query) {
-    pending_.insert(body.msg_id, command.id, Clock::now(), command.timeout_ms);
-  }
-  if (options_.confirms) {
-    state.unconfirmed.push_back(Unconfirmed{++state.next_tag, is_query ? 0u : command.id, is_query, body.msg_id});
-  } else if (!is_query) {
-    done(command.id);
-  }
+  return true;
 }
 
 int IoLoop::next_publish_channel() {
@@ -489,6 +510,9 @@ int IoLoop::next_publish_channel() {
 }
 
 bool IoLoop::check_exchange(const std::string& exchange, Failure* failure) {
+  if (!flush_out()) {
+    return false;
+  }
   amqp_exchange_declare(conn_, probe_channel_, bytes_of(exchange), amqp_empty_bytes, 1, 0, 0, 0, amqp_empty_table);
   if (rpc_ok(amqp_get_rpc_reply(conn_), probe_channel_, "check exchange", failure)) {
     known_exchanges_.insert(exchange);
@@ -502,6 +526,7 @@ bool IoLoop::check_exchange(const std::string& exchange, Failure* failure) {
 }
 
 void IoLoop::handle_subscribe(Command& command) {
+  flush_out();
   SubscriptionState state;
   state.sub = std::move(command.subscription);
   auto [it, inserted] = subscriptions_.insert_or_assign(command.sub_id, std::move(state));
@@ -609,6 +634,7 @@ int IoLoop::allocate_subscription_channel() {
 }
 
 void IoLoop::handle_unsubscribe(Command& command) {
+  flush_out();
   auto it = subscriptions_.find(command.sub_id);
   if (it != subscriptions_.end() && it->second.channel != 0) {
     int channel = it->second.channel;
@@ -631,6 +657,12 @@ void IoLoop::handle_settle(const Command& command) {
   // A tag from an earlier channel incarnation would make the broker close the channel (406);
   // that delivery was already requeued when its channel went away.
   if (it == subscriptions_.end() || it->second.channel == 0 || it->second.epoch != command.epoch) return;
+  if (raw_writes_) {
+    auto channel = static_cast<uint16_t>(it->second.channel);
+    if (command.ack) out_.ack(channel, command.delivery_tag);
+    else out_.nack(channel, command.delivery_tag, command.requeue);
+    return;
+  }
   int rc = command.ack ? amqp_basic_ack(conn_, it->second.channel, command.delivery_tag, 0)
                        : amqp_basic_nack(conn_, it->second.channel, command.delivery_tag, 0, command.requeue ? 1 : 0);
   if (rc != AMQP_STATUS_OK) mark_lost(std::string("ack failed: ") + amqp_error_string2(rc));
@@ -683,6 +715,7 @@ void IoLoop::handle_method(const amqp_frame_t& frame) {
       break;
     case AMQP_CONNECTION_CLOSE_METHOD: {
       auto* close = static_cast<amqp_connection_close_t*>(frame.payload.method.decoded);
+      flush_out();
       amqp_connection_close_ok_t ok;
       amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
       mark_lost("broker closed the connection: " + std::to_string(close->reply_code) + " " +
@@ -834,6 +867,9 @@ void IoLoop::handle_confirm(int channel, uint64_t tag, bool multiple, bool ack) 
 }
 
 void IoLoop::handle_channel_close(int channel, const amqp_channel_close_t& close) {
+  if (!flush_out()) {
+    return;
+  }
   amqp_channel_close_ok_t ok;
   amqp_send_method(conn_, static_cast<amqp_channel_t>(channel), AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
   Failure failure = make_failure("BROKER_REFUSED", "kazoo: broker closed channel " + std::to_string(channel) + ": " +
@@ -901,6 +937,9 @@ void IoLoop::handle_channel_close(int channel, const amqp_channel_close_t& close
 // Helpers
 
 bool IoLoop::open_channel(int channel, bool confirm, Failure* failure) {
+  if (!flush_out()) {
+    return false;
+  }
   amqp_channel_open(conn_, static_cast<amqp_channel_t>(channel));
   if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "channel.open", failure)) return false;
   if (confirm) {
@@ -965,6 +1004,7 @@ void IoLoop::service_timers() {
   // so it sends its own at half the interval and watches for two silent intervals.
   const int64_t interval_ms = options_.heartbeat_sec * 1000;
   if (ms_between(last_heartbeat_sent_, now) >= interval_ms / 2) {
+    if (!flush_out()) return;
     amqp_frame_t heartbeat;
     std::memset(&heartbeat, 0, sizeof heartbeat);
     heartbeat.frame_type = AMQP_FRAME_HEARTBEAT;
@@ -1015,6 +1055,39 @@ void IoLoop::emit_connection_event(bool open, const std::string& reason) {
   event.zone = options_.zone;
   event.reason = reason;
   emit(std::move(event));
+}
+
+bool IoLoop::flush_out() {
+  if (out_.empty()) return !lost_;
+  if (lost_ || conn_ == nullptr) {
+    out_.clear();
+    return false;
+  }
+  const int fd = amqp_get_sockfd(conn_);
+  size_t sent = 0;
+  const size_t total = out_.size();
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (sent < total) {
+    ssize_t n = send(fd, out_.data() + sent, total - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // The broker is not reading (flow control): wait for room, bounded like an RPC.
+      int left = static_cast<int>(ms_between(Clock::now(), deadline));
+      pollfd pfd{fd, POLLOUT, 0};
+      if (left > 0 && poll(&pfd, 1, left) >= 0) continue;
+      mark_lost("send timed out (broker not reading)");
+    } else {
+      mark_lost(std::string("send failed: ") + std::strerror(errno));
+    }
+    out_.clear();
+    return false;
+  }
+  out_.clear();
+  return true;
 }
 
 void IoLoop::mark_lost(const std::string& reason) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/connection.h"
+#include "core/frame_writer.h"
 #include "core/kazoo_payload.h"
 #include "core/pending_queries.h"
 
@@ -62,6 +63,7 @@ class IoLoop {
   bool process_commands(size_t limit);
   void handle_command(Command& command);
   void handle_publish(Command& command, bool is_query);
+  bool publish_with_library(int channel, const Command& command, const std::string& body);
   void handle_subscribe(Command& command);
   void handle_unsubscribe(Command& command);
   void handle_settle(const Command& command);
@@ -89,6 +91,9 @@ class IoLoop {
   void emit(Event&& event) { owner_.push_event(std::move(event)); }
   void emit_connection_event(bool open, const std::string& reason);
   void mark_lost(const std::string& reason);
+  /// Sends the frames batched in out_. Every path that lets rabbitmq-c write calls this first,
+  /// so frames leave in the order they were produced.
+  bool flush_out();
 
   Connection& owner_;
   const ConnectionOptions& options_;
@@ -115,6 +120,9 @@ class IoLoop {
   Clock::time_point last_recv_;
   Clock::time_point last_heartbeat_sent_;
   bool socket_readable_ = false;
+  FrameWriter out_;
+  bool raw_writes_ = false;  // plain TCP: hot-path frames are batched in out_
+  uint32_t frame_max_ = 131072;
 };
 
 }  // namespace kazoo::core

@@ -33,8 +33,10 @@ json_object* parse_json(std::string_view text, JsonParseError* err) {
   }
 
   // json_tokener_new() gives the default depth (32) and flags (lenient), like json_tokener_parse.
-  TokenerPtr tok(json_tokener_new());
+  // One tokener per thread, reset per document: allocating one per publish showed in profiles.
+  thread_local TokenerPtr tok(json_tokener_new());
   if (!tok) return fail(err, "out of memory", 0);
+  json_tokener_reset(tok.get());
 
   const char* data = text.data() != nullptr ? text.data() : "";
   json_object* obj = json_tokener_parse_ex(tok.get(), data, static_cast<int>(text.size()));

@@ -13,6 +13,8 @@
  *   first one) and answers the batch in reverse, then shuffled, order.
  * - `"Delay-Ms"`: delay before answering (echo/late).
  * - `"Token"`: echoed back in the reply, so a test can check each query got its own answer.
+ * - `"Reply-Key"`: routing key for the reply instead of the request's `Server-ID` (e.g. another
+ *   query's, so that both replies land in the same reply queue, in order).
  * - `"Reply-Raw"`: the exact reply body to send (a Kazoo app's compact JSON); `{{MSG_ID}}` in it is
  *   replaced by the request's `Msg-ID`. Without it the reply is {@link defaultReplyBody}.
  */
@@ -38,8 +40,8 @@ export interface ResponderRequest {
 /** One reply the responder published. */
 export interface ResponderReply {
   token: unknown;
-  msgId: string;
-  /** Routing key on the `targeted` exchange (= the request's Server-ID). */
+  msgId: unknown;
+  /** Routing key on the `targeted` exchange (the request's Server-ID unless `Reply-Key` said otherwise). */
   routingKey: string;
   body: string;
   /** Resolves once the broker confirmed (routed) the reply. */
@@ -196,13 +198,14 @@ export class KazooResponder {
     if (this.stopped) return;
     const { body } = request;
     const serverId = body['Server-ID'];
+    // Kazoo copies Msg-ID as it came (kz_api:msg_id/1); a non-string one is copied as is.
     const msgId = body['Msg-ID'];
-    if (typeof serverId !== 'string' || typeof msgId !== 'string') {
+    if (typeof serverId !== 'string' || msgId === undefined) {
       this.errors.push(new Error(`responder: request without Server-ID/Msg-ID: ${request.raw.slice(0, 200)}`));
       return;
     }
     const text =
-      typeof body['Reply-Raw'] === 'string' ? body['Reply-Raw'].split('{{MSG_ID}}').join(msgId) : defaultReplyBody(body);
+      typeof body['Reply-Raw'] === 'string' ? body['Reply-Raw'].split('{{MSG_ID}}').join(String(msgId)) : defaultReplyBody(body);
     let resolveConfirmed!: () => void;
     let rejectConfirmed!: (e: Error) => void;
     const confirmed = new Promise<void>((res, rej) => {
@@ -210,9 +213,10 @@ export class KazooResponder {
       rejectConfirmed = rej;
     });
     confirmed.catch((e: Error) => this.errors.push(e));
-    const reply: ResponderReply = { token: body.Token, msgId, routingKey: serverId, body: text, confirmed };
+    const routingKey = typeof body['Reply-Key'] === 'string' ? body['Reply-Key'] : serverId;
+    const reply: ResponderReply = { token: body.Token, msgId, routingKey, body: text, confirmed };
     this.replies.push(reply);
-    this.replyChannel.publish('targeted', serverId, Buffer.from(text, 'utf8'), { contentType: 'application/json' }, (err) =>
+    this.replyChannel.publish('targeted', routingKey, Buffer.from(text, 'utf8'), { contentType: 'application/json' }, (err) =>
       err ? rejectConfirmed(err instanceof Error ? err : new Error(String(err))) : resolveConfirmed(),
     );
     const waiters = this.replyWaiters.get(body.Token);
