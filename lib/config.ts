@@ -29,15 +29,16 @@ export interface KazooConfig {
   node_hostname: string;
   /**
    * str or str[], **required**. Broker URLs, one per server: `[zone=<name>;]amqp://user:pass@host:port/vhost`
-   * (also `amqps://`, and `kazoo://` as an alias of `amqp://`), at most 512 characters each.
+   * (also `amqps://`, and `kazoo://` as an alias of `amqp://`), at most 512 bytes each.
    * Server ids are 1-based in this order. See `parseAmqpConnection` for the URL rules.
    */
   amqp_connection: string | string[];
   /** int 1..1024, default 50. Publish channels per broker connection (N). */
   amqp_max_channels?: number;
   /**
-   * int 1..256, default 1 (the module's docs say 4; 1 is the code's default). Consumer connections
-   * per server of the primary zone; other zones always get 1.
+   * int 1..256, default 1 (the module's docs say 4; 1 is the code's default). Accepted with a
+   * warning and no effect: the module's consumer processes per primary-zone server; kazoo-amqp
+   * consumes over one connection per server and runs handlers in `amqp_consumer_workers` lanes.
    */
   amqp_consumer_processes?: number;
   /**
@@ -104,7 +105,10 @@ export interface KazooConfig {
    * zone names unescaped into connection-event payloads).
    */
   amqp_primary_zone?: string;
-  /** int 1..16777216, default 2048. Slots of the pending-query table (keyed by Msg-ID). */
+  /**
+   * int 1..16777216, default 2048. Accepted with a warning and no effect: the module's fixed-size
+   * pending-query table; kazoo-amqp's grows as needed.
+   */
   amqp_command_hashtable_size?: number;
   /** str (pseudo-variable spec), default `$avp(amqp_result)`. *Dead* (parsed, never used). */
   amqp_result_avp?: string;
@@ -439,6 +443,16 @@ const NO_EFFECT: Readonly<Partial<Record<keyof KazooConfig, string>>> = (() => {
   return {
     amqp_waitframe_timeout_sec: waitframe,
     amqp_waitframe_timeout_micro: waitframe,
+    amqp_command_hashtable_size: '(kazoo-amqp keeps pending queries in a table that grows as needed)',
+    amqp_query_timeout_avp: '(yet: it is read by the KEMI shim, which is not built yet; pass options.timeoutMs)',
+    event_callback: '(yet: the KEMI shim is not built yet; register handlers with eventRoute())',
+    db_url: '(yet: presence (kazoo_pua_*) is not built yet)',
+    presentity_table: '(yet: presence (kazoo_pua_*) is not built yet)',
+    pua_mode: '(yet: presence (kazoo_pua_*) is not built yet)',
+    pua_include_entity: '(yet: presence (kazoo_pua_*) is not built yet)',
+    pua_lock_type: '(yet: presence (kazoo_pua_*) is not built yet)',
+    amqp_consumer_processes:
+      '(kazoo-amqp consumes over one connection per server; use amqp_consumer_workers and prefetch for parallelism)',
     amqp_interprocess_timeout_sec: dead,
     amqp_interprocess_timeout_micro: dead,
     amqp_consumer_ack_timeout_sec: dead,

@@ -24,7 +24,7 @@ export type KazooErrorCode =
   | 'NOT_CONNECTED'
   /** The broker refused an operation (`details.replyCode`, `classId`, `methodId`, `replyText`). */
   | 'BROKER_REFUSED'
-  /** The channel carrying an unconfirmed publish closed; its fate on the broker is unknown. */
+  /** The broker cancelled a subscription's consumer (e.g. its queue was deleted); it is not re-declared. */
   | 'CHANNEL_CLOSED'
   /** The connection dropped while an operation was in flight. */
   | 'CONNECTION_LOST'
@@ -34,11 +34,11 @@ export type KazooErrorCode =
   | 'QUERY_TIMEOUT'
   /** `close()` was called while the operation was pending. */
   | 'CLOSED'
-  /** An event-route handler threw or rejected; the message was nacked. */
+  /** An event-route handler threw or rejected (nacked when the binding has no_ack 0 and wait_for_consumer_ack 1). */
   | 'HANDLER_FAILED'
-  /** A consumed message matched no event route; the message was nacked. */
+  /** A consumed message matched no event route (nacked when the binding has no_ack 0). */
   | 'NO_ROUTE'
-  /** A consumed message body is not valid JSON; the message was nacked. */
+  /** A consumed message body is not a JSON object (nacked when the binding has no_ack 0). */
   | 'INVALID_MESSAGE';
 
 /** Structured facts attached to an error; which fields exist depends on the code. */

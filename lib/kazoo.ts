@@ -8,7 +8,9 @@ import { emitConfigWarnings, resolveConfig, type KazooConfig, type ResolvedConfi
 import type { ServerEndpoint } from './connection-url';
 import { consistentWorker } from './core-hash';
 import { describeValue, invalid, KazooError, type KazooErrorCode } from './errors';
+import { encode } from './encode';
 import { parseHeaders } from './headers';
+import { json } from './json';
 import { KazooMessage, KazooReply } from './message';
 import * as native from './native';
 import type { NativeEvent, NativeFailure } from './native';
@@ -85,6 +87,8 @@ interface Link {
   firstAttempt: Promise<void>;
   markAttempted: () => void;
   everOpened: boolean;
+  /** A CONNECT_FAILED was reported since the last open. */
+  failing?: boolean;
 }
 
 interface SubscriptionRecord {
@@ -99,6 +103,17 @@ interface SubscriptionRecord {
 
 const MAX_NAME_BYTES = 255;
 const CONSUMER_PREFIX = 'consumer://';
+
+function stringifyPayload(payload: object): string {
+  try {
+    return JSON.stringify(payload);
+  } catch (error) {
+    // BigInt values, cycles: a typed error instead of a bare TypeError.
+    throw invalid('INVALID_ARGUMENT', 'payload', `a JSON-serializable object (${(error as Error).message})`, '[object]');
+  }
+}
+
+const SERVER_ID = /^[1-9][0-9]{0,5}$/;
 
 function byteLength(s: string): number {
   // Fast path: a string of ≤ 85 UTF-16 units is at most 255 UTF-8 bytes.
@@ -223,7 +238,15 @@ export class Kazoo extends EventEmitter {
     this.state = 'connected';
     const modInit = this.routes.get('kazoo:mod-init');
     if (modInit) {
-      await modInit(new KazooEvent('kazoo:mod-init', '', '', '', false, this.escapeChar));
+      try {
+        await modInit(new KazooEvent('kazoo:mod-init', '', '', '', false, this.escapeChar));
+      } catch (error) {
+        // Start-up did not complete: leave nothing connected behind.
+        await this.close();
+        const err = new KazooError('HANDLER_FAILED', `kazoo: event route kazoo:mod-init failed: ${error instanceof Error ? error.message : String(error)}`);
+        (err as Error & { cause?: unknown }).cause = error;
+        throw err;
+      }
     }
   }
 
@@ -240,7 +263,7 @@ export class Kazoo extends EventEmitter {
    * `KSR.kazoo.kazoo_publish`.
    * @throws KazooError INVALID_ARGUMENT, INVALID_JSON, ROUTING_KEY_TOO_LONG,
    * EXCHANGE_NAME_TOO_LONG, INVALID_ROUTING_KEY (nothing sent); NOT_CONNECTED; BROKER_REFUSED
-   * (e.g. 404 for a missing exchange, `details.replyCode`); CONNECTION_LOST / CHANNEL_CLOSED
+   * (e.g. 404 for a missing exchange, `details.replyCode`); CONNECTION_LOST
    * (sent but not confirmed); CLOSED.
    */
   publish(exchange: string, routingKey: string, payload: string | object, options?: PublishOptions): Promise<void> {
@@ -284,7 +307,7 @@ export class Kazoo extends EventEmitter {
       }
       let text: string;
       if (typeof payload === 'string') text = payload;
-      else if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) text = JSON.stringify(payload);
+      else if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) text = stringifyPayload(payload);
       else throw invalid('INVALID_ARGUMENT', 'payload', 'a JSON string or a plain object', payload);
       if (options !== undefined && (options === null || typeof options !== 'object')) {
         throw invalid('INVALID_ARGUMENT', 'options', 'an object', options);
@@ -292,7 +315,7 @@ export class Kazoo extends EventEmitter {
       const headers = parseHeaders(options?.headers);
       let timeoutMs = 0;
       if (isQuery) {
-        timeoutMs = options?.timeoutMs ?? this.config.queryTimeoutMs;
+        timeoutMs = options?.timeoutMs === undefined ? this.config.queryTimeoutMs : options.timeoutMs;
         if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 86_400_000) {
           throw invalid('INVALID_ARGUMENT', 'options.timeoutMs', 'an integer 1..86400000', timeoutMs);
         }
@@ -303,7 +326,7 @@ export class Kazoo extends EventEmitter {
         // consumer://<server-id>/<routing-key>: reply through the broker a message came from.
         const rest = routingKey.slice(CONSUMER_PREFIX.length);
         const slash = rest.indexOf('/');
-        const id = slash > 0 ? Number(rest.slice(0, slash)) : NaN;
+        const id = slash > 0 && SERVER_ID.test(rest.slice(0, slash)) ? Number(rest.slice(0, slash)) : NaN;
         link = Number.isInteger(id) ? this.links.find((l) => l.endpoint.serverId === id) : undefined;
         if (!Number.isInteger(id) || id < 1 || id > this.config.servers.length) {
           throw new KazooError(
@@ -372,7 +395,7 @@ export class Kazoo extends EventEmitter {
       } else {
         normalized = normalizeSubscription(description, this.config);
       }
-      if (this.state === 'closing' || this.state === 'closed') throw new KazooError('CLOSED', 'kazoo: client is closed');
+      if (this.state === 'closing' || this.state === 'closed') throw this.notConnected();
       const links = this.links.filter((l) => l.endpoint.primary || normalized.federate);
       if (this.state === 'connected' && !links.some((l) => l.open)) throw this.notConnected();
       const subId = this.nextSubId++;
@@ -396,6 +419,7 @@ export class Kazoo extends EventEmitter {
    */
   async unsubscribe(queue: string): Promise<boolean> {
     if (typeof queue !== 'string') throw invalid('INVALID_ARGUMENT', 'queue', 'a string', queue);
+    if (this.state === 'closing' || this.state === 'closed') throw this.notConnected();
     const record = [...this.subscriptions.values()].find((r) => r.queue === queue);
     if (!record) return false;
     this.subscriptions.delete(record.subId);
@@ -421,6 +445,22 @@ export class Kazoo extends EventEmitter {
     if (typeof handler !== 'function') throw invalid('INVALID_ARGUMENT', 'handler', 'a function', handler);
     this.routes.set(name === 'kazoo:mod-init' ? name : normalizeRouteName(name), handler);
     return this;
+  }
+
+  /**
+   * {@link encode} with this client's `encode_compat` (Kamailio: `kazoo_encode`, `{kz.encode}`).
+   * @throws KazooError INVALID_ARGUMENT when `input` is not a string.
+   */
+  encode(input: string): string {
+    return encode(input, { compat: this.config.encode_compat });
+  }
+
+  /**
+   * {@link json} with this client's `json_escape_char` (Kamailio: `kazoo_json`, `{kz.json}`).
+   * @throws KazooError INVALID_ARGUMENT when an argument is not a string.
+   */
+  json(payload: string, path: string): string | null {
+    return json(payload, path, { escapeChar: this.escapeChar });
   }
 
   /**
@@ -519,6 +559,9 @@ export class Kazoo extends EventEmitter {
           for (const record of this.subscriptions.values()) {
             if (record.waiting?.delete(link) && record.waiting.size === 0) this.finishSubscribe(record);
           }
+          // One report per outage, not one per reconnect attempt.
+          if (link.failing) break;
+          link.failing = true;
         }
         this.reportError(KazooError.from({ ...event.error, host: link.endpoint.host }));
         break;
@@ -527,7 +570,10 @@ export class Kazoo extends EventEmitter {
 
   private onConnectionEvent(link: Link, state: 'open' | 'closed', reason?: string): void {
     link.open = state === 'open';
-    if (link.open) link.everOpened = true;
+    if (link.open) {
+      link.everOpened = true;
+      link.failing = false;
+    }
     link.markAttempted();
     const info: ConnectionEvent = { event: state, host: link.endpoint.host, zone: link.endpoint.zone };
     if (reason) info.reason = reason;
@@ -698,10 +744,15 @@ export class Kazoo extends EventEmitter {
     if (!waiter) return;
     this.waiters.delete(id);
     const error = KazooError.from(waiter.target ? { ...waiter.target, ...failure } : failure);
-    if (waiter.site?.stack) {
-      // Async rejections carry the caller's stack, not the batch callback's.
-      const frames = waiter.site.stack.split('\n').slice(1).join('\n');
-      error.stack = `${error.name}: ${error.message}\n${frames}`;
+    const site = waiter.site;
+    if (site) {
+      // Async rejections carry the caller's stack, not the batch callback's; formatted only when
+      // read (formatting thousands of stacks at once delays every other rejection).
+      Object.defineProperty(error, 'stack', {
+        configurable: true,
+        enumerable: false,
+        get: () => `${error.name}: ${error.message}\n${(site.stack ?? '').split('\n').slice(1).join('\n')}`,
+      });
     }
     waiter.reject(error);
   }

@@ -26,7 +26,8 @@ export class KazooMessage {
 
   /** The payload parsed with `JSON.parse`, on first access. */
   get data(): Record<string, unknown> {
-    if (this.parsed === undefined) this.parsed = JSON.parse(this.payload);
+    // An event without payload (kazoo:mod-init, where $kzE is null) reads as an empty object.
+    if (this.parsed === undefined) this.parsed = this.payload === '' ? {} : JSON.parse(this.payload);
     return this.parsed as Record<string, unknown>;
   }
 }

@@ -121,6 +121,17 @@ function checkName(name: string, field: string, code: 'EXCHANGE_NAME_TOO_LONG' |
   }
 }
 
+/** Binding keys are AMQP short strings: at most 255 bytes each. */
+function checkKeys(routing: string[], field: string): void {
+  for (const [i, key] of routing.entries()) {
+    if (Buffer.byteLength(key) > 255) {
+      throw new KazooError('ROUTING_KEY_TOO_LONG', `kazoo: ${P}.${field}[${i}] must be at most 255 bytes`, {
+        param: `${P}.${field}`,
+      });
+    }
+  }
+}
+
 function objectOrUndefined(value: unknown, field: string): Record<string, unknown> | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) throw invalid('INVALID_ARGUMENT', `${P}.${field}`, 'an object', value);
@@ -139,7 +150,13 @@ function parseDescription(description: string): Record<string, unknown> {
       position: e.position,
     });
   }
-  const parsed: unknown = JSON.parse(standard);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(standard);
+  } catch {
+    // json-c accepts NaN / Infinity, which JSON.parse does not: no field of a description uses them.
+    throw new KazooError('INVALID_JSON', 'kazoo: subscribe description must not contain NaN or Infinity', { param: P });
+  }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw invalid('INVALID_ARGUMENT', P, 'a JSON object', description);
   }
@@ -170,11 +187,12 @@ export function normalizeSubscription(
   const exPrefix = exchangeDef ? 'exchange-def.' : '';
   const exchangeType = text(ex.type, '', `${exPrefix}type`);
   const exchangePassive = flag(ex.passive, false, `${exPrefix}passive`);
+  checkName(exchangeType, `${exPrefix}type`, 'INVALID_ARGUMENT');
   if (exchange !== '' && exchangeType === '' && !exchangePassive) {
     throw new KazooError(
       'INVALID_ARGUMENT',
-      `kazoo: ${P}.type must be an exchange type (direct, topic, fanout, headers, ...) for exchange ${describeValue(exchange)}, got ""`,
-      { param: `${P}.type` },
+      `kazoo: ${P}.${exPrefix}type must be an exchange type (direct, topic, fanout, headers, ...) for exchange ${describeValue(exchange)}, got ""`,
+      { param: `${P}.${exPrefix}type` },
     );
   }
 
@@ -184,6 +202,7 @@ export function normalizeSubscription(
   const queueArguments: Record<string, string | number> = {};
   const args = queueDef ? objectOrUndefined(queueDef.arguments, 'queue-def.arguments') : undefined;
   for (const [key, value] of Object.entries(args ?? {})) {
+    checkName(key, `queue-def.arguments.${key.slice(0, 20)}`, 'INVALID_ARGUMENT');
     if (typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value))) queueArguments[key] = value;
     else throw invalid('INVALID_ARGUMENT', `${P}.queue-def.arguments.${key}`, 'a string or an integer', value);
   }
@@ -197,6 +216,8 @@ export function normalizeSubscription(
     const routing = keys(b.routing, `${field}.routing`);
     if (routing === undefined) continue; // the module skips entries without routing
     checkName(source, field, 'EXCHANGE_NAME_TOO_LONG');
+    checkKeys(routing, `${field}.routing`);
+    checkName(text(b.type, '', `${field}.type`), `${field}.type`, 'INVALID_ARGUMENT');
     bindings.push({
       source,
       type: text(b.type, '', `${field}.type`),
@@ -213,13 +234,7 @@ export function normalizeSubscription(
     throw invalid('INVALID_ARGUMENT', `${P}.prefetch`, 'an integer 1..65535', prefetch);
   }
   const routing = keys(d.routing, 'routing') ?? [''];
-  for (const [i, key] of routing.entries()) {
-    if (Buffer.byteLength(key) > 255) {
-      throw new KazooError('ROUTING_KEY_TOO_LONG', `kazoo: ${P}.routing[${i}] must be at most 255 bytes`, {
-        param: `${P}.routing`,
-      });
-    }
-  }
+  checkKeys(routing, 'routing');
   const bindingEventKey = d.event_key === undefined ? undefined : text(d.event_key, '', 'event_key');
   const bindingEventSubkey = d.event_subkey === undefined ? undefined : text(d.event_subkey, '', 'event_subkey');
   const workerKey = text(d['consistent-worker-key'], '', 'consistent-worker-key');

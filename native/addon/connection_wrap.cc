@@ -221,6 +221,7 @@ Napi::Value ConnectionWrap::Query(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
   command.timeout_ms = info[5].As<Napi::Number>().Uint32Value();
+  command.queued_at = std::chrono::steady_clock::now();
   bridge_->connection->post(std::move(command));
   return info.Env().Undefined();
 }

@@ -62,8 +62,11 @@ void IoLoop::run() {
   while (!stopping_) {
     std::string reason;
     if (connect_once(&reason)) {
-      delay_ms = options_.reconnect_min_ms;
+      auto opened = Clock::now();
       serve();
+      // Back off from the minimum again only after a connection that held; one the broker kills
+      // right away (a refused re-declare, an overloaded broker) keeps backing off.
+      if (ms_between(opened, Clock::now()) >= 1000) delay_ms = options_.reconnect_min_ms;
       teardown(lost_ ? lost_reason_ : std::string("closed by client"));
       if (stopping_) break;
     } else {
@@ -156,16 +159,24 @@ bool IoLoop::connect_once(std::string* reason) {
     // Re-declare every subscription made so far (after a reconnect, or made before connecting).
     bool after_reconnect = ever_connected_;
     ever_connected_ = true;
-    for (auto& [sub_id, state] : subscriptions_) {
+    for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
       Failure failure;
-      if (!declare_subscription(state, after_reconnect, &failure)) {
-        if (lost_) break;
-        Event event;
-        event.type = EventType::SubFail;
-        event.sub_id = sub_id;
-        event.error = failure;
-        emit(std::move(event));
+      if (declare_subscription(it->second, after_reconnect, &failure)) {
+        ++it;
+        continue;
       }
+      Event event;
+      event.type = EventType::SubFail;
+      event.sub_id = it->first;
+      event.error = failure;
+      if (lost_ && failure.code != "BROKER_REFUSED") break;  // the connection died; retry later
+      // Refused with a connection-level error (e.g. 503 unknown exchange type): re-declaring it
+      // would kill every future connection too, so it is dropped and reported.
+      bool fatal = lost_;
+      if (fatal) it = subscriptions_.erase(it);
+      else ++it;
+      emit(std::move(event));
+      if (fatal) break;
     }
   }
   owner_.notify_if_needed();
@@ -290,9 +301,7 @@ void IoLoop::teardown(const std::string& reason) {
   // Publishes the broker never confirmed: their fate is unknown, say so rather than drop them.
   for (auto& ch : publish_channels_) {
     for (auto& u : ch.unconfirmed) {
-      if (u.is_query) {
-        pending_.take(u.msg_id);
-      }
+      if (u.is_query) continue;  // failed with every other pending query below
       fail(u.id, make_failure(stopping_ ? "CLOSED" : "CONNECTION_LOST",
                               stopping_ ? "kazoo: client closed before the broker confirmed this publish"
                                         : "kazoo: connection lost before the broker confirmed this publish (" +
@@ -300,6 +309,13 @@ void IoLoop::teardown(const std::string& reason) {
     }
     ch.unconfirmed.clear();
     ch.open = false;
+  }
+  // The reply queue is auto-delete and goes with this connection: no pending reply can arrive.
+  if (!stopping_) {
+    pending_.drain([&](const PendingQueries::Entry& entry) {
+      fail(entry.id, make_failure("CONNECTION_LOST", "kazoo: connection lost while the query waited for its reply (" +
+                                                         reason + ")"));
+    });
   }
   known_exchanges_.clear();
   for (auto& [sub_id, state] : subscriptions_) {
@@ -436,9 +452,15 @@ void IoLoop::handle_publish(Command& command, bool is_query) {
     fail(command.id, failure);
     return;
   }
+  if (is_query && body.msg_id.empty()) {
+    // An empty (or null) Msg-ID can never be matched to a reply: refuse it instead of waiting.
+    fail(command.id, make_failure("INVALID_ARGUMENT", "kazoo: payload Msg-ID must be a non-empty string for a query"));
+    return;
+  }
   if (is_query && pending_.contains(body.msg_id)) {
     fail(command.id,
-         make_failure("INVALID_ARGUMENT", "kazoo: a query with Msg-ID " + body.msg_id + " is already pending"));
+         make_failure("INVALID_ARGUMENT", "kazoo: payload Msg-ID must be unique among pending queries, got \"" +
+                                              body.msg_id + "\""));
     return;
   }
   if (!command.exchange.empty() && known_exchanges_.count(command.exchange) == 0) {
@@ -465,7 +487,7 @@ void IoLoop::handle_publish(Command& command, bool is_query) {
     return;
   }
   if (is_query) {
-    pending_.insert(body.msg_id, command.id, Clock::now(), command.timeout_ms);
+    pending_.insert(body.msg_id, command.id, command.queued_at, command.timeout_ms);
   }
   if (options_.confirms) {
     state.unconfirmed.push_back(Unconfirmed{++state.next_tag, is_query ? 0u : command.id, is_query, body.msg_id});
@@ -532,7 +554,9 @@ void IoLoop::handle_subscribe(Command& command) {
   auto [it, inserted] = subscriptions_.insert_or_assign(command.sub_id, std::move(state));
   Failure failure;
   if (!declare_subscription(it->second, false, &failure)) {
-    if (lost_) return;  // declared again after the reconnect
+    // A dropped connection keeps the subscription for the re-declare; a refusal (even one the
+    // broker made at connection level, like 503 for an unknown exchange type) drops it.
+    if (lost_ && failure.code != "BROKER_REFUSED") return;
     subscriptions_.erase(it);
     Event event;
     event.type = EventType::SubFail;
@@ -732,6 +756,14 @@ void IoLoop::handle_method(const amqp_frame_t& frame) {
         event.error = make_failure("CHANNEL_CLOSED", "kazoo: the broker cancelled the consumer of queue " +
                                                          subscriptions_[sub->second].queue_name);
         emit(std::move(event));
+        // Not re-declared on the next reconnect either: that would recreate a deleted queue.
+        subscriptions_.erase(sub->second);
+        used_sub_channels_.erase(channel);
+        channel_to_sub_.erase(sub);
+        flush_out();
+        amqp_channel_close(conn_, static_cast<amqp_channel_t>(channel), AMQP_REPLY_SUCCESS);
+        Failure ignored;
+        rpc_ok(amqp_get_rpc_reply(conn_), channel, "channel.close", &ignored);
       }
       break;
     }
@@ -845,7 +877,14 @@ void IoLoop::handle_confirm(int channel, uint64_t tag, bool multiple, bool ack) 
   if (channel < 1 || channel > static_cast<int>(publish_channels_.size())) return;
   auto& queue = publish_channels_[static_cast<size_t>(channel - 1)].unconfirmed;
   auto settle = [&](const Unconfirmed& u) {
-    if (u.is_query) return;  // a query completes with its reply, not its confirm
+    if (u.is_query) {
+      // A query completes with its reply, not its confirm; a nack means no reply will come.
+      if (!ack) {
+        if (auto entry = pending_.take(u.msg_id))
+          fail(entry->id, make_failure("BROKER_REFUSED", "kazoo: the broker nacked this query (internal broker error)"));
+      }
+      return;
+    }
     if (ack) {
       done(u.id);
     } else {

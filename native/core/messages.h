@@ -2,6 +2,7 @@
 // They own their bytes (std::string), so nothing points into memory the other thread may free.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -72,6 +73,9 @@ struct Command {
   std::string exchange, routing_key, payload;
   std::vector<std::pair<std::string, std::string>> headers;
   uint32_t timeout_ms = 0;
+  /// When the JS thread queued it: a query's timeout counts from the caller's call, not from
+  /// when the I/O thread got to it.
+  std::chrono::steady_clock::time_point queued_at{};
   uint32_t sub_id = 0;
   Subscription subscription;
   uint64_t delivery_tag = 0;

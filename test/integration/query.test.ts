@@ -305,6 +305,31 @@ describe('query()', () => {
     expect(errors).toEqual([]);
   });
 
+  test.each([
+    ['empty', '""'],
+    ['null', 'null'],
+  ])('does not wait out the timeout on a caller-supplied %s Msg-ID', async (_what, msgIdJson) => {
+    // Either it is correlated like any other Msg-ID, or it is refused at once with nothing sent;
+    // it must not be sent and then left unmatchable until the timeout (what the module does).
+    const { kz } = await client();
+    const r = await responder();
+    const timeoutMs = 1500;
+
+    const { ms, value, error } = await timed(() =>
+      kz.query(r.exchange, 'rpc.echo', `{"Msg-ID": ${msgIdJson}, "Token": "t"}`, { timeoutMs }),
+    );
+
+    if (error) {
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(ms).toBeLessThan(timeoutMs / 2);
+      await sleep(200);
+      expect(r.requests).toHaveLength(0);
+    } else {
+      expect(value!.json('Token')).toBe('t');
+      expect(ms).toBeLessThan(timeoutMs / 2);
+    }
+  });
+
   test('correlates caller-supplied Msg-IDs of many concurrent queries answered out of order', async () => {
     const { kz, errors } = await client();
     const r = await responder({ reorderBatch: 20 });

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type * as amqplib from 'amqplib';
 import { Kazoo, KazooError, type KazooEvent } from '../../lib';
 import type { KazooConfig } from '../../lib/config';
-import { connectedKazoo, openObserver, uniqueName, waitFor } from '../support/broker';
+import { AMQP_URL, connectedKazoo, openObserver, uniqueName, waitFor } from '../support/broker';
 
 const execFileP = promisify(execFile);
 
@@ -462,6 +462,29 @@ describe('subscribe(): the 4-argument form', () => {
   });
 });
 
+describe('subscribe(): federate (spec §10.2, §13.2)', () => {
+  const twoZones = (): Partial<KazooConfig> => ({ amqp_connection: [AMQP_URL, `zone=west;${AMQP_URL}`] });
+
+  it('consumes a binding on primary-zone servers only without federate', async () => {
+    const kz = await kazoo(twoZones());
+    const { x, q } = names();
+    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: '#', auto_delete: 0 });
+    expect(await consumersOf(q)).toHaveLength(1);
+  });
+
+  it('also consumes it on the non-primary zone with federate 1 (AMQP-Broker-Zone and Server-ID of that server)', async () => {
+    const kz = await kazoo(twoZones());
+    const got = collect(kz);
+    const { x, q } = names();
+    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: '#', auto_delete: 0, federate: 1 });
+    expect(await consumersOf(q)).toHaveLength(2);
+    for (let i = 0; i < 10; i++) publish(x, 'f', { 'Event-Category': 'fed', 'Event-Name': 'erate', 'Server-ID': 'origin', Seq: i });
+    await waitFor(() => got.length === 10, 10_000, 'ten deliveries');
+    const zones = new Set(got.map((e) => `${e.json('AMQP-Broker-Zone')} ${e.json('Server-ID')}`));
+    expect([...zones].sort()).toEqual(['local consumer://1/origin', 'west consumer://2/origin']);
+  });
+});
+
 describe('subscribe(): broker refusals', () => {
   it('rejects BROKER_REFUSED 406 for a queue redeclared with another durability, and nothing consumes or binds', async () => {
     const kz = await kazoo();
@@ -486,10 +509,21 @@ describe('subscribe(): broker refusals', () => {
     expect(got).toEqual([]);
     expect((await observer.channel.checkQueue(q)).messageCount).toBe(1);
 
-    // The client is still fine: the same description with matching flags now works and consumes.
-    await kz.subscribe({ exchange: x, type: 'direct', queue: q, routing: 'k', durable: 1, auto_delete: 0 });
+    // The client is still fine: the same description with matching queue flags now works and consumes.
+    await kz.subscribe({ exchange: x, type: 'direct', queue: q, routing: 'k', 'queue-def': { durable: 1, auto_delete: 0 } });
     await waitFor(() => got.length === 1, 10_000, 'the queued message');
     expect(await consumersOf(q)).toHaveLength(1);
+  });
+
+  it('removes again an exchange it declared itself when the queue declaration is refused (nothing half-declared)', async () => {
+    const kz = await kazoo();
+    const { x, q } = names();
+    await observer.channel.assertQueue(q, { durable: true, autoDelete: false });
+    expect(await exchangeRow(x)).toBeUndefined();
+    const e = await rejectionOf(kz.subscribe({ exchange: x, type: 'direct', queue: q, routing: 'k' }));
+    expect(e.details.replyCode).toBe(406);
+    // x did not exist before this subscribe: the refused subscription must not leave it behind.
+    expect(await exchangeRow(x)).toBeUndefined();
   });
 
   it('rejects BROKER_REFUSED 406 for an exchange redeclared with another type, before declaring the queue', async () => {
@@ -569,6 +603,32 @@ describe('subscribe(): broker refusals', () => {
   });
 });
 
+describe('subscribe(): timing', () => {
+  it('accepts a subscribe() made before connect() and declares it once connected', async () => {
+    const kz = new Kazoo({ node_hostname: `${uniqueName('node')}.test`, amqp_connection: AMQP_URL });
+    clients.push(kz);
+    const got = collect(kz);
+    const { x, q } = names();
+    const subscribed = kz.subscribe({ exchange: x, type: 'direct', queue: q, routing: 'early' });
+    await kz.connect();
+    expect(await subscribed).toEqual({ queue: q });
+    expect(await consumersOf(q)).toHaveLength(1);
+    publish(x, 'early', { 'Event-Category': 'early', 'Event-Name': 'bird' });
+    await waitFor(() => got.length === 1, 10_000, 'the delivery');
+  });
+
+  it('reports an error event when the broker cancels the consumer (queue deleted by someone else)', async () => {
+    const kz = await kazoo();
+    const { x, q } = names();
+    await kz.subscribe({ exchange: x, type: 'direct', queue: q, routing: 'k', auto_delete: 0 });
+    await observer.channel.deleteQueue(q);
+    await waitFor(() => errors.length > 0, 10_000, 'an error event');
+    expect(errors[0]).toBeInstanceOf(KazooError);
+    expect(errors[0].message).toContain(q);
+    expect(kz.connected).toBe(true);
+  });
+});
+
 describe('unsubscribe()', () => {
   it('cancels the consumer; the queue keeps later messages; a second call resolves false', async () => {
     const kz = await kazoo();
@@ -583,5 +643,26 @@ describe('unsubscribe()', () => {
     expect(got).toEqual([]);
     expect(await kz.unsubscribe(q)).toBe(false);
     expect(await kz.unsubscribe(uniqueName('never'))).toBe(false);
+  });
+
+  it('hands an unsettled no_ack 0 delivery back to the broker; its late handler result is ignored', async () => {
+    const kz = await kazoo();
+    const { x, q } = names();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = 0;
+    kz.eventRoute('kazoo:consumer-event', async () => {
+      started++;
+      await gate;
+    });
+    await kz.subscribe({ exchange: x, type: 'direct', queue: q, routing: 'k', auto_delete: 0, no_ack: 0 });
+    publish(x, 'k', { 'Event-Category': 'in', 'Event-Name': 'flight' });
+    await waitFor(() => started === 1, 10_000, 'the handler to start');
+    expect(await kz.unsubscribe(q)).toBe(true);
+    release();
+    await waitFor(async () => (await observer.channel.checkQueue(q)).messageCount === 1, 10_000, 'the message back in the queue');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(errors).toEqual([]);
+    expect(kz.connected).toBe(true);
   });
 });

@@ -1,0 +1,175 @@
+/**
+ * The broker restarted while consuming (spec §11.1, §13.4): the subscription made in
+ * kazoo:mod-init comes back by itself, consumption resumes, and no message is lost.
+ *
+ * WARNING: this stops the RabbitMQ application (`rabbitmqctl stop_app` / `start_app`) for several
+ * seconds, disrupting every other test using the broker. Run it rarely.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as amqplib from 'amqplib';
+import { Kazoo, KazooError, type ConnectionEvent, type KazooEvent } from '../../lib';
+import { AMQP_URL, uniqueName, waitFor } from '../support/broker';
+
+const execFileP = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await execFileP('rabbitmqctl', args, { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+  return stdout;
+}
+
+interface QueueCounts {
+  name: string;
+  messages: number;
+  consumers: number;
+}
+
+async function queueCounts(queue: string): Promise<QueueCounts | undefined> {
+  const out = await rabbitmqctl('list_queues', 'name', 'messages', 'consumers', '--formatter', 'json', '-q');
+  return (JSON.parse(out.trim() || '[]') as QueueCounts[]).find((r) => r.name === queue);
+}
+
+/** Connects with amqplib once the broker accepts connections again. */
+async function connectWhenUp(timeoutMs = 90_000): Promise<amqplib.ChannelModel> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const c = await amqplib.connect(AMQP_URL);
+      c.on('error', () => undefined);
+      return c;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
+}
+
+/** Publishes persistent messages Seq from..to-1 and waits for the broker's confirms. */
+async function publishPersistent(connection: amqplib.ChannelModel, exchange: string, from: number, to: number): Promise<void> {
+  const ch = await connection.createConfirmChannel();
+  for (let seq = from; seq < to; seq++) {
+    const body = Buffer.from(JSON.stringify({ 'Event-Category': 'restart', 'Event-Name': 'msg', Seq: seq }));
+    if (!ch.publish(exchange, `restart.${seq % 10}`, body, { persistent: true })) await new Promise((r) => ch.once('drain', r));
+  }
+  await ch.waitForConfirms();
+  await ch.close();
+}
+
+const x = uniqueName('restart-x');
+const q = uniqueName('restart-q');
+let stopped = false;
+
+afterAll(async () => {
+  if (stopped) await rabbitmqctl('start_app').catch(() => undefined);
+  const c = await connectWhenUp().catch(() => undefined);
+  if (!c) return;
+  const ch = await c.createChannel();
+  ch.on('error', () => undefined);
+  await ch.deleteQueue(q).catch(() => undefined);
+  await ch.deleteExchange(x).catch(() => undefined);
+  await c.close().catch(() => undefined);
+}, 120_000);
+
+describe('broker restart while consuming', () => {
+  it('re-declares the mod-init subscription by itself, resumes consumption and loses no message', async () => {
+    const BEFORE = 3000;
+    const AFTER = 1000;
+    const kz = new Kazoo({
+      node_hostname: `${uniqueName('node')}.test`,
+      amqp_connection: AMQP_URL,
+      amqp_reconnect_min_ms: 100,
+      amqp_reconnect_max_ms: 1000,
+      amqp_consumer_workers: 8,
+    });
+    const errors: KazooError[] = [];
+    const connection: ConnectionEvent[] = [];
+    const connectionRoutes: KazooEvent[] = [];
+    const handled = new Set<number>();
+    let deliveries = 0;
+    let redelivered = 0;
+    let modInits = 0;
+    kz.on('error', (e: KazooError) => errors.push(e));
+    kz.on('connection', (e: ConnectionEvent) => connection.push(e));
+    kz.eventRoute('kazoo:mod-init', async () => {
+      modInits++;
+      await kz.subscribe({
+        exchange: x,
+        type: 'topic',
+        queue: q,
+        routing: 'restart.*',
+        'exchange-def': { type: 'topic', durable: 1 },
+        'queue-def': { durable: 1, auto_delete: 0 },
+        no_ack: 0,
+        prefetch: 50,
+      });
+    });
+    kz.eventRoute('kazoo:consumer-event-connection', (ev) => void connectionRoutes.push(ev));
+    kz.eventRoute('kazoo:consumer-event-restart-msg', async (ev) => {
+      deliveries++;
+      if (ev.redelivered) redelivered++;
+      await sleep(8); // slow enough that the restart happens mid-stream, with deliveries in flight
+      handled.add(ev.data.Seq as number);
+    });
+
+    let publisher: amqplib.ChannelModel | undefined = await connectWhenUp();
+    try {
+      await kz.connect();
+      expect(modInits).toBe(1);
+      expect((await queueCounts(q))?.consumers).toBe(1);
+
+      await publishPersistent(publisher, x, 0, BEFORE);
+      await waitFor(() => handled.size >= 200, 30_000, 'consumption to be under way');
+      await publisher.close().catch(() => undefined);
+      publisher = undefined;
+
+      // Restart the broker while messages are being consumed.
+      stopped = true;
+      await rabbitmqctl('stop_app');
+      await waitFor(() => connection.some((e) => e.event === 'closed'), 30_000, 'the closed event');
+      expect(kz.connected).toBe(false);
+      const handledWhileDown = handled.size;
+      expect(handledWhileDown).toBeLessThan(BEFORE); // the restart really happened mid-stream
+      await sleep(1000);
+      await rabbitmqctl('start_app');
+      await rabbitmqctl('await_startup');
+      stopped = false;
+
+      // The client reconnects and re-declares its subscription without any call from us.
+      await waitFor(() => kz.connected, 60_000, 'the client to reconnect');
+      await waitFor(async () => (await queueCounts(q))?.consumers === 1, 30_000, 'the consumer to come back');
+      expect(connection.map((e) => e.event)).toEqual(['open', 'closed', 'open']);
+
+      // Messages published after the restart are consumed too; the publisher works again.
+      publisher = await connectWhenUp();
+      await publishPersistent(publisher, x, BEFORE, BEFORE + AFTER - 100);
+      for (let seq = BEFORE + AFTER - 100; seq < BEFORE + AFTER; seq++) {
+        await kz.publish(x, `restart.${seq % 10}`, { 'Event-Category': 'restart', 'Event-Name': 'msg', Seq: seq });
+      }
+
+      await waitFor(() => handled.size === BEFORE + AFTER, 90_000, `all ${BEFORE + AFTER} messages handled (got ${handled.size})`);
+      for (let seq = 0; seq < BEFORE + AFTER; seq++) expect(handled.has(seq)).toBe(true);
+      await waitFor(async () => (await queueCounts(q))?.messages === 0, 30_000, 'every message acked');
+      // Only deliveries in flight at the restart may come twice.
+      expect(deliveries - handled.size).toBeLessThanOrEqual(redelivered);
+
+      // kazoo:mod-init runs once per process, not per connection.
+      expect(modInits).toBe(1);
+      // Connection events reached their routes with the module's texts.
+      expect(connectionRoutes.map((e) => `${e.name} ${e.payload}`)).toEqual([
+        'kazoo:consumer-event-connection { "Event-Category" : "connection", "Event-Name" : "open", "host" : "127.0.0.1", "zone" : "local" }',
+        'kazoo:consumer-event-connection { "Event-Category" : "connection", "Event-Name" : "closed", "host" : "127.0.0.1", "zone" : "local" }',
+        'kazoo:consumer-event-connection { "Event-Category" : "connection", "Event-Name" : "open", "host" : "127.0.0.1", "zone" : "local" }',
+      ]);
+      // Only reconnect attempts may have failed meanwhile; nothing else went wrong.
+      expect(errors.filter((e) => e.code !== 'CONNECT_FAILED')).toEqual([]);
+    } finally {
+      if (stopped) {
+        await rabbitmqctl('start_app').catch(() => undefined);
+        stopped = false;
+      }
+      await kz.close();
+      await publisher?.close().catch(() => undefined);
+    }
+  }, 240_000);
+});
