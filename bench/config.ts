@@ -43,7 +43,7 @@ export const QUICK: RunParams = {
   queryLatencyN: 100,
   queryThroughputN: 640,
   queryConcurrency: 64,
-  eventLoopMs: 400,
+  eventLoopMs: 300,
   microOps: 20_000,
   publishWindow: 1024,
   prefetch: 256,

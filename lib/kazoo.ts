@@ -36,6 +36,12 @@ export interface QueryOptions extends PublishOptions {
 /** The `'connection'` event's argument. */
 export interface ConnectionEvent {
   event: 'open' | 'closed';
+  /**
+   * Which of the server's connections: `producer` (publishes and query replies) or `consumer`
+   * (subscriptions, opened with the first subscription). The module likewise reports its
+   * publisher and each consumer process.
+   */
+  role: 'producer' | 'consumer';
   host: string;
   zone: string;
   /** Why a connection closed (never contains credentials). */
@@ -79,10 +85,16 @@ interface Waiter {
   target?: { exchange: string; routingKey: string };
 }
 
+/** One native connection: a server's producer (publish, query) or consumer (subscriptions). */
 interface Link {
   endpoint: ServerEndpoint;
+  role: 'producer' | 'consumer';
   connection: InstanceType<typeof native.Connection>;
   open: boolean;
+  /** start() was called. */
+  started: boolean;
+  /** Started, and its first connect attempt has not reported yet. */
+  attempting: boolean;
   /** Settled once the first connect attempt opened or failed. */
   firstAttempt: Promise<void>;
   markAttempted: () => void;
@@ -98,6 +110,8 @@ interface SubscriptionRecord {
   links: Link[];
   /** Links whose declaration the subscribe() promise still waits for. */
   waiting?: Set<Link>;
+  /** How many links confirmed the declaration so far. */
+  confirmed?: number;
   settle?: { resolve: (info: SubscriptionInfo) => void; reject: (e: KazooError) => void; failed?: KazooError };
 }
 
@@ -132,7 +146,10 @@ export class Kazoo extends EventEmitter {
   /** The validated configuration. */
   readonly config: ResolvedConfig;
   private state: State = 'new';
+  /** Producer connections, in amqp_connection order. */
   private readonly links: Link[] = [];
+  /** Consumer connections, in amqp_connection order. */
+  private readonly consumers: Link[] = [];
   private readonly waiters = new Map<number, Waiter>();
   private nextId = 1;
   private nextSubId = 1;
@@ -156,13 +173,34 @@ export class Kazoo extends EventEmitter {
     this.createLinks();
   }
 
-  /** One native connection per amqp_connection entry; started by connect(). */
+  /**
+   * Two native connections per amqp_connection entry, as the module has a publisher and
+   * consumers: broker flow control throttles a connection that publishes flat out, and acks of
+   * subscriptions sharing it would wait behind its publishes. Producers start in connect();
+   * a consumer starts with the first subscription that needs it.
+   */
   private createLinks(): void {
+    for (const endpoint of this.config.servers) {
+      this.links.push(this.createLink(endpoint, 'producer'));
+      this.consumers.push(this.createLink(endpoint, 'consumer'));
+    }
+  }
+
+  private createLink(endpoint: ServerEndpoint, role: 'producer' | 'consumer'): Link {
     const c = this.config;
-    for (const endpoint of c.servers) {
+    {
       let markAttempted!: () => void;
       const firstAttempt = new Promise<void>((resolve) => (markAttempted = resolve));
-      const link = { endpoint, open: false, firstAttempt, markAttempted, everOpened: false } as Link;
+      const link = {
+        endpoint,
+        role,
+        open: false,
+        started: false,
+        attempting: false,
+        firstAttempt,
+        markAttempted,
+        everOpened: false,
+      } as Link;
       link.connection = new native.Connection(
         {
           host: endpoint.host,
@@ -191,11 +229,19 @@ export class Kazoo extends EventEmitter {
           reconnectMinMs: c.amqp_reconnect_min_ms,
           reconnectMaxMs: c.amqp_reconnect_max_ms,
           lateReplies: c.query_late_replies,
+          role,
         },
         (done, events) => this.onBatch(link, done, events),
       );
-      this.links.push(link);
+      return link;
     }
+  }
+
+  private startLink(link: Link): void {
+    if (link.started) return;
+    link.started = true;
+    link.attempting = true;
+    link.connection.start();
   }
 
   /** True while at least one primary-zone broker connection is open. */
@@ -219,9 +265,9 @@ export class Kazoo extends EventEmitter {
   }
 
   private async doConnect(): Promise<void> {
-    for (const link of this.links) {
-      link.connection.start();
-    }
+    for (const link of this.links) this.startLink(link);
+    // Subscriptions made before connect() are declared as soon as their consumer connects.
+    for (const record of this.subscriptions.values()) for (const link of record.links) this.startLink(link);
     await Promise.all(this.links.filter((l) => l.endpoint.primary).map((l) => l.firstAttempt));
     if ((this.state as State) !== 'connecting') throw new KazooError('CLOSED', 'kazoo: client was closed while connecting');
     if (!this.links.some((l) => l.open && l.endpoint.primary)) {
@@ -396,15 +442,20 @@ export class Kazoo extends EventEmitter {
         normalized = normalizeSubscription(description, this.config);
       }
       if (this.state === 'closing' || this.state === 'closed') throw this.notConnected();
-      const links = this.links.filter((l) => l.endpoint.primary || normalized.federate);
-      if (this.state === 'connected' && !links.some((l) => l.open)) throw this.notConnected();
+      const links = this.consumers.filter((l) => l.endpoint.primary || normalized.federate);
+      const producersUp = this.links.some((l) => l.open && (l.endpoint.primary || normalized.federate));
+      if (this.state === 'connected' && !producersUp && !links.some((l) => l.open)) throw this.notConnected();
       const subId = this.nextSubId++;
       const record: SubscriptionRecord = { subId, normalized, queue: normalized.native.queue, links };
       this.subscriptions.set(subId, record);
       const promise = new Promise<SubscriptionInfo>((resolve, reject) => {
         record.settle = { resolve, reject };
       });
-      record.waiting = new Set(links.filter((l) => l.open || (this.state !== 'connected' && !l.everOpened)));
+      if (this.state === 'connected') for (const link of links) this.startLink(link);
+      // Wait for every consumer that is up or still on its first attempt; one that is down
+      // declares the subscription when it comes back.
+      record.waiting = new Set(links.filter((l) => l.open || l.attempting || !l.started));
+      record.confirmed = 0;
       for (const link of links) link.connection.subscribe(0, subId, normalized.native);
       if (record.waiting.size === 0) this.finishSubscribe(record);
       return promise;
@@ -424,7 +475,7 @@ export class Kazoo extends EventEmitter {
     if (!record) return false;
     this.subscriptions.delete(record.subId);
     await Promise.all(
-      record.links.map((link) => {
+      record.links.filter((link) => link.started).map((link) => {
         const id = this.allocateId();
         const p = new Promise((resolve, reject) => this.waiters.set(id, { resolve, reject }));
         link.connection.unsubscribe(id, record.subId);
@@ -476,7 +527,7 @@ export class Kazoo extends EventEmitter {
   private async doClose(): Promise<void> {
     this.state = 'closing';
     await Promise.all(
-      this.links.map((link) => {
+      [...this.links, ...this.consumers].map((link) => {
         const id = this.allocateId();
         const p = new Promise((resolve, reject) => this.waiters.set(id, { resolve, reject }));
         if (!link.connection.close(id)) {
@@ -555,6 +606,7 @@ export class Kazoo extends EventEmitter {
         break;
       case 'error':
         if (event.error.code === 'CONNECT_FAILED') {
+          link.attempting = false;
           link.markAttempted();
           for (const record of this.subscriptions.values()) {
             if (record.waiting?.delete(link) && record.waiting.size === 0) this.finishSubscribe(record);
@@ -574,8 +626,9 @@ export class Kazoo extends EventEmitter {
       link.everOpened = true;
       link.failing = false;
     }
+    link.attempting = false;
     link.markAttempted();
-    const info: ConnectionEvent = { event: state, host: link.endpoint.host, zone: link.endpoint.zone };
+    const info: ConnectionEvent = { event: state, role: link.role, host: link.endpoint.host, zone: link.endpoint.zone };
     if (reason) info.reason = reason;
     if (!link.open) {
       // Declarations this link will never confirm until it is back: don't hold subscribe() on them.
@@ -604,7 +657,10 @@ export class Kazoo extends EventEmitter {
     const record = this.subscriptions.get(subId);
     if (!record) return;
     record.queue = queue;
-    if (record.waiting?.delete(link) && record.waiting.size === 0) this.finishSubscribe(record);
+    if (record.waiting?.delete(link)) {
+      record.confirmed = (record.confirmed ?? 0) + 1;
+      if (record.waiting.size === 0) this.finishSubscribe(record);
+    }
   }
 
   private onSubscribeFailed(link: Link, subId: number, failure: NativeFailure): void {
@@ -626,10 +682,17 @@ export class Kazoo extends EventEmitter {
     if (!settle) return;
     record.settle = undefined;
     record.waiting = undefined;
-    if (settle.failed) {
+    const failed =
+      settle.failed ??
+      (record.confirmed === 0 && record.links.length > 0
+        ? new KazooError('NOT_CONNECTED', 'kazoo: no consumer connection could declare the subscription', {
+            queue: record.queue,
+          })
+        : undefined);
+    if (failed) {
       this.subscriptions.delete(record.subId);
       for (const link of record.links) link.connection.unsubscribe(0, record.subId);
-      settle.reject(settle.failed);
+      settle.reject(failed);
     } else {
       settle.resolve({ queue: record.queue });
     }

@@ -44,6 +44,12 @@ export interface NativeConnectionOptions {
   reconnectMaxMs: number;
   /** Late query replies: delivered as consumer events ('deliver') or dropped ('drop'). */
   lateReplies: 'deliver' | 'drop';
+  /**
+   * 'producer': publish channels, probe channel, reply queue (publish/query commands).
+   * 'consumer': subscriptions only. Separate connections keep broker flow control on a busy
+   * publisher from holding back a consumer's acks and deliveries.
+   */
+  role: 'producer' | 'consumer';
 }
 
 /** A failure record; lib/ turns it into a KazooError (same code, message and details). */

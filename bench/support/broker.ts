@@ -13,34 +13,58 @@ interface Declared {
 
 /** A management connection owned by the harness process. */
 export class Admin {
-  private constructor(
-    private readonly conn: amqplib.ChannelModel,
-    private ch: amqplib.ConfirmChannel,
-    private readonly declared: Declared,
-  ) {}
+  private conn!: amqplib.ChannelModel;
+  private ch!: amqplib.ConfirmChannel;
+  private connClosed = false;
+  private version = 'unknown';
+  private readonly declared: Declared = { exchanges: new Set(), queues: new Set() };
+
+  private constructor(private readonly broker: BrokerInfo) {}
 
   /** Connects to the broker; rejects when it is unreachable (the harness then exits non-zero). */
   static async connect(broker: BrokerInfo): Promise<Admin> {
-    const conn = await amqplib.connect(broker.url);
+    const admin = new Admin(broker);
+    await admin.open();
+    return admin;
+  }
+
+  private async open(): Promise<void> {
+    const conn = await amqplib.connect(this.broker.url);
     conn.on('error', () => {});
-    const ch = await conn.createConfirmChannel();
-    ch.on('error', () => {});
-    return new Admin(conn, ch, { exchanges: new Set(), queues: new Set() });
+    conn.on('close', () => {
+      this.connClosed = true;
+    });
+    this.conn = conn;
+    this.connClosed = false;
+    this.ch = await conn.createConfirmChannel();
+    this.ch.on('error', () => {});
+    const v = conn.connection.serverProperties.version;
+    if (typeof v === 'string') this.version = v;
   }
 
   /** The broker's own version string (server-properties `version`). */
   brokerVersion(): string {
-    const v = this.conn.connection.serverProperties.version;
-    return typeof v === 'string' ? v : 'unknown';
+    return this.version;
   }
 
-  /** A channel error closes the channel: run on a fresh one next time. */
+  /**
+   * Runs `op` on the admin channel. A failed operation is not retried (the caller reports it), but
+   * the next one gets a fresh channel, or a fresh connection if the broker dropped it (other
+   * processes may restart the broker between scenarios).
+   */
   private async withChannel<T>(op: (ch: amqplib.ConfirmChannel) => Promise<T>): Promise<T> {
+    if (this.connClosed) await this.open();
     try {
       return await op(this.ch);
     } catch (err) {
-      this.ch = await this.conn.createConfirmChannel();
-      this.ch.on('error', () => {});
+      if (!this.connClosed) {
+        try {
+          this.ch = await this.conn.createConfirmChannel();
+          this.ch.on('error', () => {});
+        } catch {
+          this.connClosed = true; // reconnect on the next operation
+        }
+      }
       throw err;
     }
   }
@@ -106,7 +130,7 @@ export class Admin {
     }
     this.declared.queues.clear();
     this.declared.exchanges.clear();
-    await this.conn.close().catch(() => {});
+    if (!this.connClosed) await this.conn.close().catch(() => {});
   }
 
   /** Deletes one queue now (scenario teardown). */

@@ -68,6 +68,10 @@ bool ReadConnectionOptions(Napi::Env env, Napi::Object o, core::ConnectionOption
     return Fail(env, "reconnect bounds out of range");
   if (out->connect_timeout_ms < 1) return Fail(env, "connectTimeoutMs out of range");
   out->deliver_late_replies = late != "drop";
+  std::string role;
+  if (!GetString(env, o, "role", &role)) return false;
+  if (role != "producer" && role != "consumer") return Fail(env, "role must be producer or consumer");
+  out->consumer_role = role == "consumer";
   return true;
 }
 

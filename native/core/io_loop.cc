@@ -48,8 +48,14 @@ IoLoop::IoLoop(Connection& owner) : owner_(owner), options_(owner.options_) {
   identity_.app_name = options_.app_name;
   identity_.app_version = options_.app_version;
   identity_.node = "kamailio@" + options_.node_hostname;
-  control_channel_ = options_.max_channels + 1;
-  probe_channel_ = options_.max_channels + 2;
+  if (options_.consumer_role) {
+    // Subscriptions only: their channels start at 1; no publish, probe or reply channels.
+    control_channel_ = -1;
+    probe_channel_ = 0;
+  } else {
+    control_channel_ = options_.max_channels + 1;
+    probe_channel_ = options_.max_channels + 2;
+  }
   reply_queue_ = identity_.node + "-<" + std::to_string(options_.server_id) + ">-targeted";
 }
 
@@ -189,6 +195,7 @@ failed:
 }
 
 bool IoLoop::setup_channels(std::string* reason) {
+  if (options_.consumer_role) return true;
   int channel_max = amqp_get_channel_max(conn_);
   if (channel_max != 0 && channel_max < probe_channel_ + 1) {
     *reason = "broker channel_max " + std::to_string(channel_max) + " is below amqp_max_channels + 3";
@@ -436,6 +443,10 @@ void IoLoop::handle_command(Command& command) {
 }
 
 void IoLoop::handle_publish(Command& command, bool is_query) {
+  if (options_.consumer_role) {
+    fail(command.id, make_failure("INVALID_ARGUMENT", "kazoo: internal: publish sent to a consumer connection"));
+    return;
+  }
   if (is_query && !options_.primary) {
     fail(command.id, make_failure("NOT_CONNECTED", "kazoo: queries go through primary-zone servers only"));
     return;

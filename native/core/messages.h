@@ -36,6 +36,10 @@ struct ConnectionOptions {
   int reconnect_min_ms = 100;
   int reconnect_max_ms = 5000;
   bool deliver_late_replies = true;
+  /// A producer connection publishes and takes query replies; a consumer connection carries the
+  /// subscriptions. They are separate (as in the module) so that broker flow control on a busy
+  /// publisher never holds back the acks and deliveries of the subscriptions.
+  bool consumer_role = false;
 };
 
 struct ExchangeBinding {

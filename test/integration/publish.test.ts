@@ -328,8 +328,8 @@ describe('publish() and the connection state', () => {
     await client.connect();
     await client.close();
     await waitFor(() => events.length === 2);
-    expect(events[0]).toEqual({ event: 'open', host: '127.0.0.1', zone: 'local' });
-    expect(events[1]).toMatchObject({ event: 'closed', host: '127.0.0.1', zone: 'local' });
+    expect(events[0]).toEqual({ event: 'open', role: 'producer', host: '127.0.0.1', zone: 'local' });
+    expect(events[1]).toMatchObject({ event: 'closed', role: 'producer', host: '127.0.0.1', zone: 'local' });
   });
 
   it('close() is idempotent and waits for confirms of publishes in flight', async () => {
