@@ -552,7 +552,7 @@ export class Kazoo extends EventEmitter {
   // -------------------------------------------------------------------------------------------
   // Native events
 
-  private onBatch(link: Link, done: number[] | null, events: NativeEvent[] | null): void {
+  private onBatch(link: Link, done: Uint32Array | null, events: NativeEvent[] | null): void {
     if (done) {
       for (let i = 0; i < done.length; i++) {
         const waiter = this.waiters.get(done[i]);

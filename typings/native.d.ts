@@ -140,7 +140,7 @@ export interface NativeSubscription {
  * Called on the JS thread once per batch. `done` lists ids of commands that succeeded with no
  * value (publishes, subscribes, unsubscribes, close); `events` carries everything else.
  */
-export type NativeBatchCallback = (done: number[] | null, events: NativeEvent[] | null) => void;
+export type NativeBatchCallback = (done: Uint32Array | null, events: NativeEvent[] | null) => void;
 
 export declare class Connection {
   constructor(options: NativeConnectionOptions, onBatch: NativeBatchCallback);

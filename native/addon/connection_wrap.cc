@@ -1,5 +1,6 @@
 #include "addon/connection_wrap.h"
 
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -114,19 +115,26 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
   core::Connection& connection = *bridge->connection;
   connection.begin_drain();
   Napi::HandleScope scope(env);
-  Napi::Array done = Napi::Array::New(env);
   Napi::Array events = Napi::Array::New(env);
-  uint32_t done_count = 0, event_count = 0;
+  uint32_t event_count = 0;
   bool closed = false;
-  core::Event event;
-  while (connection.pop_event(event)) {
-    if (event.type == core::EventType::Done) {
-      done.Set(done_count++, Napi::Number::New(env, event.id));
-      if (bridge->close_requested && event.id == bridge->close_id) closed = true;
-    } else {
-      events.Set(event_count++, EventToJs(env, event));
-    }
+  // Done ids travel as one Uint32Array: one allocation instead of a JS number per publish.
+  thread_local std::vector<uint32_t> ids;
+  ids.clear();
+  uint32_t id;
+  while (connection.pop_done(id)) {
+    ids.push_back(id);
+    if (bridge->close_requested && id == bridge->close_id) closed = true;
   }
+  const size_t done_count = ids.size();
+  Napi::Value done = env.Null();
+  if (done_count != 0) {
+    Napi::Uint32Array array = Napi::Uint32Array::New(env, done_count);
+    std::memcpy(array.Data(), ids.data(), done_count * sizeof(uint32_t));
+    done = array;
+  }
+  core::Event event;
+  while (connection.pop_event(event)) events.Set(event_count++, EventToJs(env, event));
   if (closed) {
     // The I/O thread has finished; join it and let the process exit when JS is done too.
     connection.shutdown();
@@ -137,8 +145,7 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
     }
   }
   if (done_count == 0 && event_count == 0) return;
-  on_batch.Call({done_count ? static_cast<Napi::Value>(done) : env.Null(),
-                 event_count ? static_cast<Napi::Value>(events) : env.Null()});
+  on_batch.Call({done, event_count ? static_cast<Napi::Value>(events) : env.Null()});
 }
 
 }  // namespace
@@ -237,7 +244,8 @@ Napi::Value ConnectionWrap::Subscribe(const Napi::CallbackInfo& info) {
   command.type = core::CommandType::Subscribe;
   command.id = info[0].As<Napi::Number>().Uint32Value();
   command.sub_id = info[1].As<Napi::Number>().Uint32Value();
-  if (!ReadSubscription(env, info[2].As<Napi::Object>(), &command.subscription)) return env.Undefined();
+  command.subscription = std::make_unique<core::Subscription>();
+  if (!ReadSubscription(env, info[2].As<Napi::Object>(), command.subscription.get())) return env.Undefined();
   bridge_->connection->post(std::move(command));
   return env.Undefined();
 }

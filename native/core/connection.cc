@@ -61,6 +61,11 @@ void Connection::push_event(Event&& event) {
   events_unannounced_ = true;
 }
 
+void Connection::push_done(uint32_t id) {
+  done_.push(std::move(id));
+  events_unannounced_ = true;
+}
+
 void Connection::notify_if_needed() {
   if (!events_unannounced_) return;
   events_unannounced_ = false;

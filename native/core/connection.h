@@ -35,6 +35,8 @@ class Connection {
   void begin_drain() { js_scheduled_.store(false, std::memory_order_seq_cst); }
   /// Draining thread only.
   bool pop_event(Event& out) { return events_.pop(out); }
+  /// Draining thread only: ids of commands that simply succeeded (the hot path of publish).
+  bool pop_done(uint32_t& id) { return done_.pop(id); }
   /// Whether the AMQP connection is open right now.
   bool is_open() const { return open_.load(std::memory_order_acquire); }
   /// Whether start() ran and the thread has not been joined.
@@ -48,12 +50,14 @@ class Connection {
   friend class IoLoop;
 
   void push_event(Event&& event);
+  void push_done(uint32_t id);
   void notify_if_needed();
 
   ConnectionOptions options_;
   NotifyFn notify_;
   MpscQueue<Command> commands_;
   MpscQueue<Event> events_;
+  MpscQueue<uint32_t> done_;  // a full Event per confirmed publish would be mostly empty strings
   int wake_fd_ = -1;  // eventfd the I/O thread polls beside the socket
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> js_scheduled_{false};

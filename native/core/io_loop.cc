@@ -372,7 +372,7 @@ void IoLoop::reject_while_disconnected(Command& command) {
     case CommandType::Subscribe: {
       // Kept: it is declared as soon as the connection is back.
       SubscriptionState state;
-      state.sub = std::move(command.subscription);
+      state.sub = std::move(*command.subscription);
       subscriptions_[command.sub_id] = std::move(state);
       break;
     }
@@ -561,7 +561,7 @@ bool IoLoop::check_exchange(const std::string& exchange, Failure* failure) {
 void IoLoop::handle_subscribe(Command& command) {
   flush_out();
   SubscriptionState state;
-  state.sub = std::move(command.subscription);
+  state.sub = std::move(*command.subscription);
   auto [it, inserted] = subscriptions_.insert_or_assign(command.sub_id, std::move(state));
   Failure failure;
   if (!declare_subscription(it->second, false, &failure)) {
@@ -1090,12 +1090,7 @@ void IoLoop::fail(uint32_t id, Failure failure) {
   emit(std::move(event));
 }
 
-void IoLoop::done(uint32_t id) {
-  Event event;
-  event.type = EventType::Done;
-  event.id = id;
-  emit(std::move(event));
-}
+void IoLoop::done(uint32_t id) { owner_.push_done(id); }
 
 void IoLoop::emit_connection_event(bool open, const std::string& reason) {
   Event event;

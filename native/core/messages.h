@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,7 +82,8 @@ struct Command {
   /// when the I/O thread got to it.
   std::chrono::steady_clock::time_point queued_at{};
   uint32_t sub_id = 0;
-  Subscription subscription;
+  /// Only for Subscribe; kept out of line so the hot Publish command stays small.
+  std::unique_ptr<Subscription> subscription;
   uint64_t delivery_tag = 0;
   uint32_t epoch = 0;
   bool ack = true, requeue = false;

@@ -1,10 +1,10 @@
 /**
- * The broker restarted while consuming (spec §11.1, §13.4): the subscription made in
- * kazoo:mod-init comes back by itself, consumption resumes, and no message is lost.
+ * Reconnects (spec §11.1, §13.4): a connection the broker closes (rabbitmqctl close_connection,
+ * which disturbs nobody else) and a broker restart while consuming. The subscriptions come back
+ * by themselves, consumption resumes, and no message is lost.
  *
- * WARNING: this stops the RabbitMQ application (`rabbitmqctl stop_app` / `start_app`) for several
- * seconds, disrupting every other test using the broker. Run it rarely.
- */
+ * WARNING: the restart test stops the RabbitMQ application (`rabbitmqctl stop_app` / `start_app`)
+ * for several seconds, disrupting every other test using the broker. Run this file rarely. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as amqplib from 'amqplib';
@@ -55,6 +55,137 @@ async function publishPersistent(connection: amqplib.ChannelModel, exchange: str
   await ch.waitForConfirms();
   await ch.close();
 }
+
+/** Rows of a tab-separated `rabbitmqctl list_*` (full Erlang pids, usable by close_connection). */
+async function rows(command: string, ...columns: string[]): Promise<string[][]> {
+  const out = await rabbitmqctl(command, ...columns, '-s');
+  return out
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.split('\t'));
+}
+
+/** Has the broker close the connection that consumes `queue`; returns its pid. */
+async function closeConnectionConsuming(queue: string): Promise<string> {
+  const consumer = (await rows('list_consumers', 'queue_name', 'channel_pid')).find(([name]) => name === queue);
+  if (!consumer) throw new Error(`no consumer on ${queue}`);
+  const channel = (await rows('list_channels', 'pid', 'connection')).find(([pid]) => pid === consumer[1]);
+  if (!channel) throw new Error(`no channel ${consumer[1]}`);
+  await rabbitmqctl('close_connection', channel[1], 'kazoo-amqp test: forced close');
+  return channel[1];
+}
+
+/** Queues bound to `exchange`. */
+async function queuesBoundTo(exchange: string): Promise<string[]> {
+  return (await rows('list_bindings', 'source_name', 'destination_name', 'destination_kind'))
+    .filter(([source, , kind]) => source === exchange && kind === 'queue')
+    .map(([, destination]) => destination);
+}
+
+describe('connection closed by the broker (close_connection)', () => {
+  const made: Array<{ x: string; q?: string }> = [];
+  const clients: Kazoo[] = [];
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    const c = await connectWhenUp();
+    for (const m of made.splice(0)) {
+      const ch = await c.createChannel();
+      ch.on('error', () => undefined);
+      if (m.q) await ch.deleteQueue(m.q).catch(() => undefined);
+      await ch.deleteExchange(m.x).catch(() => undefined);
+      await ch.close().catch(() => undefined);
+    }
+    await c.close();
+  });
+
+  function client(): { kz: Kazoo; errors: KazooError[]; connection: ConnectionEvent[] } {
+    const kz = new Kazoo({
+      node_hostname: `${uniqueName('node')}.test`,
+      amqp_connection: AMQP_URL,
+      amqp_reconnect_min_ms: 100,
+      amqp_reconnect_max_ms: 1000,
+    });
+    clients.push(kz);
+    const errors: KazooError[] = [];
+    const connection: ConnectionEvent[] = [];
+    kz.on('error', (e: KazooError) => errors.push(e));
+    kz.on('connection', (e: ConnectionEvent) => connection.push(e));
+    return { kz, errors, connection };
+  }
+
+  it('re-declares a durable no_ack 0 subscription and loses no message', async () => {
+    const cx = uniqueName('cc-x');
+    const cq = uniqueName('cc-q');
+    made.push({ x: cx, q: cq });
+    const { kz, errors, connection } = client();
+    const handled = new Set<number>();
+    kz.eventRoute('kazoo:consumer-event-restart-msg', async (ev) => {
+      await sleep(5);
+      handled.add(ev.data.Seq as number);
+    });
+    await kz.connect();
+    await kz.subscribe({
+      exchange: cx,
+      type: 'topic',
+      queue: cq,
+      routing: '#',
+      durable: 1,
+      auto_delete: 0,
+      no_ack: 0,
+      prefetch: 20,
+    });
+    const pub = await connectWhenUp();
+    try {
+      await publishPersistent(pub, cx, 0, 600);
+      await waitFor(() => handled.size >= 100, 20_000, 'consumption under way');
+      await closeConnectionConsuming(cq);
+      await waitFor(() => connection.some((e) => e.event === 'closed'), 10_000, 'the closed event');
+      expect(handled.size).toBeLessThan(600);
+      await waitFor(async () => (await queueCounts(cq))?.consumers === 1, 20_000, 'the consumer to come back');
+      await publishPersistent(pub, cx, 600, 800);
+      await waitFor(() => handled.size === 800, 30_000, `800 handled (got ${handled.size})`);
+      await waitFor(async () => (await queueCounts(cq))?.messages === 0, 20_000, 'every message acked');
+      expect(errors).toEqual([]);
+    } finally {
+      await pub.close().catch(() => undefined);
+    }
+  });
+
+  it('re-declares a server-named queue, and unsubscribe() with the name subscribe() gave still cancels it', async () => {
+    const cx = uniqueName('cc-x');
+    made.push({ x: cx });
+    const { kz, errors, connection } = client();
+    const got: number[] = [];
+    kz.eventRoute('kazoo:consumer-event-restart-msg', (ev) => void got.push(ev.data.Seq as number));
+    await kz.connect();
+    const info = await kz.subscribe({ exchange: cx, type: 'topic', queue: '', routing: '#' });
+    expect(info.queue).toMatch(/^amq\.gen-/);
+    await closeConnectionConsuming(info.queue);
+    await waitFor(() => connection.some((e) => e.event === 'closed'), 10_000, 'the closed event');
+    // The old auto-delete queue went with its connection; a new server-named one replaces it.
+    const bound = await waitFor(
+      async () => {
+        const qs = await queuesBoundTo(cx);
+        return qs.length === 1 && qs[0] !== info.queue ? qs : undefined;
+      },
+      20_000,
+      'a new server-named queue bound to the exchange',
+    );
+    expect(bound?.[0]).toMatch(/^amq\.gen-/);
+    const pub = await connectWhenUp();
+    try {
+      await publishPersistent(pub, cx, 1, 2);
+      await waitFor(() => got.includes(1), 10_000, 'the delivery after the reconnect');
+    } finally {
+      await pub.close().catch(() => undefined);
+    }
+    // The caller only knows the name subscribe() resolved with.
+    expect(await kz.unsubscribe(info.queue)).toBe(true);
+    await waitFor(async () => (await queuesBoundTo(cx)).length === 0, 10_000, 'the auto-delete queue to go');
+    expect(errors).toEqual([]);
+  });
+});
 
 const x = uniqueName('restart-x');
 const q = uniqueName('restart-q');
