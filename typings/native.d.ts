@@ -168,7 +168,10 @@ export declare class Connection {
 
 /** kazoo_json: the value at `path` rendered as the module does, or null (spec 6). */
 export declare function json(payload: string, path: string, escapeChar: string): string | null;
-/** json-c lenient parse + spaced serialization of `payload`; throws a NativeFailure-shaped Error. */
-export declare function reserialize(payload: string): string;
+/**
+ * json-c lenient parse + spaced serialization of `payload`; throws a NativeFailure-shaped Error.
+ * `reference: true` serializes with json-c itself (what the fast serializer is tested against).
+ */
+export declare function reserialize(payload: string, reference?: boolean): string;
 /** The length of the array at `path` ({kz.json.count}), 0 when absent or not an array. */
 export declare function jsonCount(payload: string, path: string, escapeChar: string): number;

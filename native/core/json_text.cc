@@ -1,6 +1,8 @@
 #include "core/json_text.h"
 
 #include <climits>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -62,10 +64,121 @@ json_object* parse_json(std::string_view text, JsonParseError* err) {
   return obj;
 }
 
-std::string serialize_json(json_object* obj) {
+std::string serialize_json_reference(json_object* obj) {
   size_t len = 0;
   const char* text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_SPACED, &len);
   return text ? std::string(text, len) : std::string();
+}
+
+namespace {
+
+// Bytes json-c escapes in strings: control characters, '"', '\\' and '/'.
+struct EscapeTable {
+  bool needs[256] = {};
+  constexpr EscapeTable() {
+    for (int c = 0; c < 0x20; ++c) needs[c] = true;
+    needs[static_cast<unsigned char>('"')] = true;
+    needs[static_cast<unsigned char>('\\')] = true;
+    needs[static_cast<unsigned char>('/')] = true;
+  }
+};
+constexpr EscapeTable kEscape;
+
+void append_escaped(std::string& out, const char* s, size_t len) {
+  static const char kHex[] = "0123456789abcdef";
+  size_t run = 0;
+  for (size_t i = 0; i < len; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (!kEscape.needs[c]) continue;
+    out.append(s + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '\b': out.append("\\b", 2); break;
+      case '\n': out.append("\\n", 2); break;
+      case '\r': out.append("\\r", 2); break;
+      case '\t': out.append("\\t", 2); break;
+      case '\f': out.append("\\f", 2); break;
+      case '"': out.append("\\\"", 2); break;
+      case '\\': out.append("\\\\", 2); break;
+      case '/': out.append("\\/", 2); break;
+      default: {
+        const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(u, 6);
+      }
+    }
+  }
+  out.append(s + run, len - run);
+}
+
+void append_value(std::string& out, json_object* obj) {
+  if (obj == nullptr) {
+    out.append("null", 4);
+    return;
+  }
+  switch (json_object_get_type(obj)) {
+    case json_type_object: {
+      out.push_back('{');
+      bool first = true;
+      json_object_object_foreach(obj, key, value) {
+        if (!first) out.push_back(',');
+        first = false;
+        out.append(" \"", 2);
+        append_escaped(out, key, std::strlen(key));
+        out.append("\": ", 3);
+        append_value(out, value);
+      }
+      out.append(" }", 2);
+      return;
+    }
+    case json_type_array: {
+      out.push_back('[');
+      const size_t n = json_object_array_length(obj);
+      for (size_t i = 0; i < n; ++i) {
+        if (i != 0) out.push_back(',');
+        out.push_back(' ');
+        append_value(out, json_object_array_get_idx(obj, i));
+      }
+      out.append(" ]", 2);
+      return;
+    }
+    case json_type_string:
+      out.push_back('"');
+      append_escaped(out, json_object_get_string(obj), static_cast<size_t>(json_object_get_string_len(obj)));
+      out.push_back('"');
+      return;
+    case json_type_boolean:
+      if (json_object_get_boolean(obj)) out.append("true", 4);
+      else out.append("false", 5);
+      return;
+    case json_type_int: {
+      char digits[24];
+      int64_t v = json_object_get_int64(obj);
+      int n;
+      // json-c 0.14+ keeps integers above INT64_MAX as uint64; get_int64 saturates for those.
+      if (v == INT64_MAX && json_object_get_uint64(obj) > static_cast<uint64_t>(INT64_MAX))
+        n = std::snprintf(digits, sizeof digits, "%llu", static_cast<unsigned long long>(json_object_get_uint64(obj)));
+      else
+        n = std::snprintf(digits, sizeof digits, "%lld", static_cast<long long>(v));
+      out.append(digits, static_cast<size_t>(n));
+      return;
+    }
+    default: {
+      // Doubles (original text kept by json-c) and anything else: json-c's own rendering.
+      size_t len = 0;
+      const char* text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_SPACED, &len);
+      if (text) out.append(text, len);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::string serialize_json(json_object* obj) {
+  std::string out;
+  out.reserve(256);
+  append_value(out, obj);
+  return out;
 }
 
 size_t utf16_offset(std::string_view utf8, size_t byte_offset) {

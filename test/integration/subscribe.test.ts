@@ -527,6 +527,23 @@ describe('subscribe(): broker refusals', () => {
     expect(await exchangeRow(x)).toBeUndefined();
   });
 
+  it('removes again the bindings it made when basic.consume is refused (nothing half-declared)', async () => {
+    const kz = await kazoo();
+    const { x, q } = names();
+    await observer.channel.assertExchange(x, 'direct', { durable: false, autoDelete: false });
+    await observer.channel.assertQueue(q, { durable: false, autoDelete: false });
+    const other = await observer.connection.createChannel();
+    await other.consume(q, () => undefined, { exclusive: true, noAck: true });
+    try {
+      const e = await rejectionOf(kz.subscribe({ exchange: x, type: 'direct', queue: q, routing: ['k1', 'k2'], auto_delete: 0 }));
+      expect(e.details.replyCode).toBe(403);
+      // Otherwise messages for k1/k2 pile up in q for a subscription that does not exist.
+      expect(await bindingsTo(q)).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('rejects BROKER_REFUSED 406 for an exchange redeclared with another type, before declaring the queue', async () => {
     const kz = await kazoo();
     const { x, q } = names();
