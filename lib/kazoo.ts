@@ -112,10 +112,14 @@ interface SubscriptionRecord {
   waiting?: Set<Link>;
   /** How many links confirmed the declaration so far. */
   confirmed?: number;
+  /** Every name the queue was declared under (a server-named queue is renamed on re-declare). */
+  names: Set<string>;
   settle?: { resolve: (info: SubscriptionInfo) => void; reject: (e: KazooError) => void; failed?: KazooError };
 }
 
 const MAX_NAME_BYTES = 255;
+/** How long close() waits for running event-route handlers before closing the connections. */
+const CLOSE_HANDLER_GRACE_MS = 5000;
 const CONSUMER_PREFIX = 'consumer://';
 
 function stringifyPayload(payload: object): string {
@@ -159,6 +163,8 @@ export class Kazoo extends EventEmitter {
   private closePromise?: Promise<void>;
   private connectPromise?: Promise<void>;
   private readonly escapeChar: string;
+  /** Deliveries and connection events that arrived while kazoo:mod-init ran (null otherwise). */
+  private held: Array<() => void> | null = null;
 
   /**
    * @param config the module's parameters by their Kamailio names (see {@link KazooConfig}).
@@ -284,9 +290,14 @@ export class Kazoo extends EventEmitter {
     this.state = 'connected';
     const modInit = this.routes.get('kazoo:mod-init');
     if (modInit) {
+      this.held = [];
       try {
         await modInit(new KazooEvent('kazoo:mod-init', '', '', '', false, this.escapeChar));
+        const held = this.held;
+        this.held = null;
+        for (const dispatch of held) dispatch();
       } catch (error) {
+        this.held = null;
         // Start-up did not complete: leave nothing connected behind.
         await this.close();
         const err = new KazooError('HANDLER_FAILED', `kazoo: event route kazoo:mod-init failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -446,7 +457,7 @@ export class Kazoo extends EventEmitter {
       const producersUp = this.links.some((l) => l.open && (l.endpoint.primary || normalized.federate));
       if (this.state === 'connected' && !producersUp && !links.some((l) => l.open)) throw this.notConnected();
       const subId = this.nextSubId++;
-      const record: SubscriptionRecord = { subId, normalized, queue: normalized.native.queue, links };
+      const record: SubscriptionRecord = { subId, normalized, queue: normalized.native.queue, links, names: new Set() };
       this.subscriptions.set(subId, record);
       const promise = new Promise<SubscriptionInfo>((resolve, reject) => {
         record.settle = { resolve, reject };
@@ -471,7 +482,7 @@ export class Kazoo extends EventEmitter {
   async unsubscribe(queue: string): Promise<boolean> {
     if (typeof queue !== 'string') throw invalid('INVALID_ARGUMENT', 'queue', 'a string', queue);
     if (this.state === 'closing' || this.state === 'closed') throw this.notConnected();
-    const record = [...this.subscriptions.values()].find((r) => r.queue === queue);
+    const record = [...this.subscriptions.values()].find((r) => r.queue === queue || r.names.has(queue));
     if (!record) return false;
     this.subscriptions.delete(record.subId);
     await Promise.all(
@@ -526,6 +537,10 @@ export class Kazoo extends EventEmitter {
 
   private async doClose(): Promise<void> {
     this.state = 'closing';
+    // Let running handlers finish first so their acks are queued before the connections close
+    // (an ack after the channel closed would be lost and the message handled twice). Bounded:
+    // a handler that never settles must not keep close() waiting; its message is requeued.
+    await Promise.race([this.lanes.idle(), new Promise((r) => setTimeout(r, CLOSE_HANDLER_GRACE_MS).unref())]);
     await Promise.all(
       [...this.links, ...this.consumers].map((link) => {
         const id = this.allocateId();
@@ -646,7 +661,12 @@ export class Kazoo extends EventEmitter {
       name: state,
     });
     const route = this.findRoute(candidates);
-    if (route) {
+    if (route && this.held) {
+      const held = this.held;
+      held.push(() => this.lanes.push(this.lanes.nextLane(), () =>
+        this.runHandler(route[0], route[1], new KazooEvent(route[0], payload, '', '', false, this.escapeChar)),
+      ));
+    } else if (route) {
       this.lanes.push(this.lanes.nextLane(), () =>
         this.runHandler(route[0], route[1], new KazooEvent(route[0], payload, '', '', false, this.escapeChar)),
       );
@@ -656,7 +676,9 @@ export class Kazoo extends EventEmitter {
   private onSubscribed(link: Link, subId: number, queue: string): void {
     const record = this.subscriptions.get(subId);
     if (!record) return;
-    record.queue = queue;
+    // subscribe() reports the first name; unsubscribe() accepts any name it was declared under.
+    if (record.names.size === 0) record.queue = queue;
+    record.names.add(queue);
     if (record.waiting?.delete(link)) {
       record.confirmed = (record.confirmed ?? 0) + 1;
       if (record.waiting.size === 0) this.finishSubscribe(record);
@@ -699,6 +721,15 @@ export class Kazoo extends EventEmitter {
   }
 
   private onDelivery(link: Link, d: Extract<NativeEvent, { t: 'delivery' }>): void {
+    if (this.state === 'closing' || this.state === 'closed') {
+      // Not dispatched: the broker requeues every unsettled delivery when the channel closes.
+      return;
+    }
+    if (this.held) {
+      // kazoo:mod-init is still running: its subscriptions must all be in place first.
+      this.held.push(() => this.onDelivery(link, d));
+      return;
+    }
     const record = d.subId === 0 ? undefined : this.subscriptions.get(d.subId);
     const c = this.config;
     const sub = record?.normalized;
@@ -706,9 +737,11 @@ export class Kazoo extends EventEmitter {
     const settle = (ack: boolean, requeue: boolean) => {
       if (!noAck) link.connection.settle(d.subId, d.epoch, d.tag, ack, requeue);
     };
-    const requeueOnError = sub ? sub.requeueOnError : false;
+    // Requeue (requeue_on_error) at most once: a message that failed again after a redelivery
+    // goes to the dead-letter exchange instead of looping between broker and handler forever.
+    const requeueOnError = (sub ? sub.requeueOnError : false) && !d.redelivered;
     if (d.payload === null) {
-      settle(false, requeueOnError);
+      settle(false, false); // a body that is not JSON never will be
       this.reportError(
         new KazooError('INVALID_MESSAGE', `kazoo: a message on ${describeValue(d.routingKey)} is not a JSON object${noAck ? ' (dropped: no_ack)' : ''}`, {
           routingKey: d.routingKey,

@@ -27,6 +27,14 @@ int64_t ms_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
 }
 
+amqp_table_entry_t bool_entry(const char* key) {
+  amqp_table_entry_t entry;
+  entry.key = amqp_cstring_bytes(key);
+  entry.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  entry.value.value.boolean = 1;
+  return entry;
+}
+
 Failure make_failure(const char* code, std::string message) {
   Failure f;
   f.code = code;
@@ -135,8 +143,27 @@ bool IoLoop::connect_once(std::string* reason) {
     amqp_set_handshake_timeout(conn_, &handshake);
     timeval rpc{10, 0};
     amqp_set_rpc_timeout(conn_, &rpc);
-    amqp_rpc_reply_t login = amqp_login(conn_, options_.vhost.c_str(), 0, kFrameMax, options_.heartbeat_sec,
-                                        AMQP_SASL_METHOD_PLAIN, options_.user.c_str(), options_.password.c_str());
+    // Client properties: rabbitmq-c's defaults lack consumer_cancel_notify, without which the
+    // broker never tells a consumer that its queue was deleted.
+    amqp_table_entry_t capabilities[] = {
+        bool_entry("consumer_cancel_notify"), bool_entry("publisher_confirms"), bool_entry("basic.nack"),
+        bool_entry("exchange_exchange_bindings"), bool_entry("authentication_failure_close")};
+    std::string connection_name = "kazoo-amqp " + identity_.node + (options_.consumer_role ? " consumer" : " producer");
+    amqp_table_entry_t properties[3];
+    properties[0].key = amqp_cstring_bytes("capabilities");
+    properties[0].value.kind = AMQP_FIELD_KIND_TABLE;
+    properties[0].value.value.table = amqp_table_t{5, capabilities};
+    properties[1].key = amqp_cstring_bytes("connection_name");
+    properties[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    properties[1].value.value.bytes = bytes_of(connection_name);
+    properties[2].key = amqp_cstring_bytes("product");
+    properties[2].value.kind = AMQP_FIELD_KIND_UTF8;
+    properties[2].value.value.bytes = amqp_cstring_bytes("kazoo-amqp");
+    amqp_table_t client_properties{3, properties};
+    amqp_rpc_reply_t login = amqp_login_with_properties(conn_, options_.vhost.c_str(), 0, kFrameMax,
+                                                        options_.heartbeat_sec, &client_properties,
+                                                        AMQP_SASL_METHOD_PLAIN, options_.user.c_str(),
+                                                        options_.password.c_str());
     if (login.reply_type != AMQP_RESPONSE_NORMAL) {
       if (login.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
           login.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
@@ -588,31 +615,56 @@ bool IoLoop::declare_subscription(SubscriptionState& state, bool after_reconnect
     used_sub_channels_.erase(channel);
     return false;
   }
+  // What this declaration created, undone in reverse if a later step is refused, so that a
+  // failed subscribe leaves no exchange, queue or binding behind (nothing half-declared).
+  std::vector<UndoStep> undo;
   auto give_up = [&](void) {
-    // A refused declaration closed the channel (rpc_ok answered channel.close-ok already).
+    // The refusal closed the channel (rpc_ok answered channel.close-ok already).
+    if (!lost_) roll_back(channel, undo);
     used_sub_channels_.erase(channel);
     return false;
   };
-  if (!sub.no_ack) {
-    amqp_basic_qos(conn_, channel, 0, static_cast<uint16_t>(sub.prefetch), 0);
-    if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "basic.qos", failure)) return give_up();
-  }
+  // Passive probe: does it exist already? A 404 closes the channel, which is then reopened.
+  auto exists = [&](bool exchange, const std::string& name, bool* found) {
+    if (exchange) amqp_exchange_declare(conn_, channel, bytes_of(name), amqp_empty_bytes, 1, 0, 0, 0, amqp_empty_table);
+    else amqp_queue_declare(conn_, channel, bytes_of(name), 1, 0, 0, 0, amqp_empty_table);
+    Failure probe;
+    if (rpc_ok(amqp_get_rpc_reply(conn_), channel, "passive declare", &probe)) {
+      *found = true;
+      return true;
+    }
+    if (lost_ || probe.reply_code != 404) {
+      *failure = probe;
+      return false;
+    }
+    *found = false;
+    return open_channel(channel, false, failure);
+  };
   if (!sub.exchange.empty()) {
+    bool existed = true;
+    if (!sub.exchange_passive && !exists(true, sub.exchange, &existed)) return give_up();
     amqp_exchange_declare(conn_, channel, bytes_of(sub.exchange), bytes_of(sub.exchange_type), sub.exchange_passive,
                           sub.exchange_durable, sub.exchange_auto_delete, sub.exchange_internal, amqp_empty_table);
     if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "exchange.declare", failure)) return give_up();
+    if (!existed) undo.push_back(UndoStep{UndoStep::DeleteExchange, sub.exchange, {}, {}});
     // Every exchange binding, not only the first (the module leaks the rest, spec 16.1 item 10).
     for (const auto& binding : sub.exchange_bindings) {
+      bool source_existed = true;
+      if (!binding.passive && !exists(true, binding.source, &source_existed)) return give_up();
       amqp_exchange_declare(conn_, channel, bytes_of(binding.source), bytes_of(binding.type), binding.passive,
                             binding.durable, binding.auto_delete, binding.internal, amqp_empty_table);
       if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "exchange.declare (binding source)", failure)) return give_up();
+      if (!source_existed) undo.push_back(UndoStep{UndoStep::DeleteExchange, binding.source, {}, {}});
       for (const auto& key : binding.routing) {
         amqp_exchange_bind(conn_, channel, bytes_of(sub.exchange), bytes_of(binding.source), bytes_of(key),
                            amqp_empty_table);
         if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "exchange.bind", failure)) return give_up();
+        undo.push_back(UndoStep{UndoStep::UnbindExchange, sub.exchange, binding.source, key});
       }
     }
   }
+  bool queue_existed = !sub.queue.empty();
+  if (!sub.queue.empty() && !sub.queue_passive && !exists(false, sub.queue, &queue_existed)) return give_up();
   std::vector<amqp_table_entry_t> args(sub.queue_arguments.size());
   for (size_t i = 0; i < args.size(); ++i) {
     const auto& a = sub.queue_arguments[i];
@@ -631,12 +683,18 @@ bool IoLoop::declare_subscription(SubscriptionState& state, bool after_reconnect
                                                          table);
   if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "queue.declare", failure)) return give_up();
   state.queue_name = declared != nullptr ? string_of(declared->queue) : sub.queue;
+  if (!queue_existed) undo.push_back(UndoStep{UndoStep::DeleteQueue, state.queue_name, {}, {}});
   if (!sub.exchange.empty()) {
     for (const auto& key : sub.routing) {
       amqp_queue_bind(conn_, channel, bytes_of(state.queue_name), bytes_of(sub.exchange), bytes_of(key),
                       amqp_empty_table);
       if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "queue.bind", failure)) return give_up();
+      undo.push_back(UndoStep{UndoStep::UnbindQueue, state.queue_name, sub.exchange, key});
     }
+  }
+  if (!sub.no_ack) {
+    amqp_basic_qos(conn_, channel, 0, static_cast<uint16_t>(sub.prefetch), 0);
+    if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "basic.qos", failure)) return give_up();
   }
   amqp_basic_consume_ok_t* consumed =
       amqp_basic_consume(conn_, channel, bytes_of(state.queue_name), amqp_empty_bytes, 0, sub.no_ack, 0, amqp_empty_table);
@@ -657,6 +715,36 @@ bool IoLoop::declare_subscription(SubscriptionState& state, bool after_reconnect
     }
   }
   return true;
+}
+
+void IoLoop::roll_back(int channel, const std::vector<UndoStep>& undo) {
+  if (undo.empty()) return;
+  Failure ignored;
+  if (!open_channel(channel, false, &ignored)) return;
+  for (auto step = undo.rbegin(); step != undo.rend() && !lost_; ++step) {
+    switch (step->kind) {
+      case UndoStep::UnbindQueue:
+        amqp_queue_unbind(conn_, channel, bytes_of(step->name), bytes_of(step->other), bytes_of(step->key),
+                          amqp_empty_table);
+        break;
+      case UndoStep::UnbindExchange:
+        amqp_exchange_unbind(conn_, channel, bytes_of(step->name), bytes_of(step->other), bytes_of(step->key),
+                             amqp_empty_table);
+        break;
+      case UndoStep::DeleteQueue:
+        // if-empty: a message that reached it meanwhile is kept rather than deleted with it.
+        amqp_queue_delete(conn_, channel, bytes_of(step->name), 1, 1);
+        break;
+      case UndoStep::DeleteExchange:
+        amqp_exchange_delete(conn_, channel, bytes_of(step->name), 1);
+        break;
+    }
+    if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "roll back", &ignored)) {
+      if (lost_ || !open_channel(channel, false, &ignored)) return;
+    }
+  }
+  amqp_channel_close(conn_, static_cast<amqp_channel_t>(channel), AMQP_REPLY_SUCCESS);
+  rpc_ok(amqp_get_rpc_reply(conn_), channel, "channel.close", &ignored);
 }
 
 int IoLoop::allocate_subscription_channel() {

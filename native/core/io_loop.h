@@ -41,6 +41,11 @@ class IoLoop {
     uint64_t next_tag = 0;
     std::deque<Unconfirmed> unconfirmed;
   };
+  /// One thing a subscription declaration created, to be undone if a later step is refused.
+  struct UndoStep {
+    enum Kind { DeleteExchange, DeleteQueue, UnbindQueue, UnbindExchange } kind;
+    std::string name, other, key;  // queue/destination, exchange/source, routing key
+  };
   struct SubscriptionState {
     Subscription sub;
     int channel = 0;  // 0 = not declared on this connection
@@ -79,6 +84,7 @@ class IoLoop {
 
   // Helpers.
   bool declare_subscription(SubscriptionState& state, bool after_reconnect, Failure* failure);
+  void roll_back(int channel, const std::vector<UndoStep>& undo);
   bool check_exchange(const std::string& exchange, Failure* failure);
   bool open_channel(int channel, bool confirm, Failure* failure);
   bool rpc_ok(amqp_rpc_reply_t reply, int channel, const char* what, Failure* failure);
