@@ -32,6 +32,8 @@ export const json = addon.json;
 export const jsonCount = addon.jsonCount;
 /** Native json-c lenient parse + spaced serialization. */
 export const reserialize = addon.reserialize;
+/** Forced-route payload rules, for the differential unit tests only. */
+export const testing = addon.testing;
 export type {
   NativeConnectionOptions,
   NativeEvent,

@@ -175,3 +175,20 @@ export declare function json(payload: string, path: string, escapeChar: string):
 export declare function reserialize(payload: string, reference?: boolean): string;
 /** The length of the array at `path` ({kz.json.count}), 0 when absent or not an array. */
 export declare function jsonCount(payload: string, path: string, escapeChar: string): number;
+
+/** Forced-route payload rules with a fixed identity (kamailio / 9.9.9 / kamailio@test.local), for tests. */
+export declare const testing: {
+  publishBody(
+    payload: string,
+    route: 'auto' | 'fast' | 'reference',
+    msgIdIfAbsent: string,
+    serverId: string,
+  ): { body?: string; msgId?: string; error?: string; declined?: boolean };
+  deliveryView(
+    body: string,
+    route: 'auto' | 'fast' | 'reference',
+    eventKey: string,
+    eventSubkey: string,
+    workerKeyField: string,
+  ): { valid: boolean; declined: boolean; payload: string; msgId: string; category: string; name: string; workerKey: string };
+};

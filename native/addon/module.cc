@@ -3,12 +3,14 @@
 
 #include "addon/connection_wrap.h"
 #include "addon/json_functions.h"
+#include "addon/testing_functions.h"
 
 namespace kazoo::addon {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Connection", ConnectionWrap::Define(env));
   InitJsonFunctions(env, exports);
+  InitTestingFunctions(env, exports);
   return exports;
 }
 

@@ -56,6 +56,11 @@ IoLoop::IoLoop(Connection& owner) : owner_(owner), options_(owner.options_) {
   identity_.app_name = options_.app_name;
   identity_.app_version = options_.app_version;
   identity_.node = "kamailio@" + options_.node_hostname;
+  identity_fields_ = IdentityFields(identity_);
+  for (int i = 0; i < options_.max_channels && !options_.consumer_role; ++i) {
+    server_ids_.push_back(targeted_server_id(identity_.node, options_.server_id, i));
+    server_id_members_.push_back(server_id_field(server_ids_.back()));
+  }
   if (options_.consumer_role) {
     // Subscriptions only: their channels start at 1; no publish, probe or reply channels.
     control_channel_ = -1;
@@ -224,7 +229,7 @@ failed:
 bool IoLoop::setup_channels(std::string* reason) {
   if (options_.consumer_role) return true;
   int channel_max = amqp_get_channel_max(conn_);
-  if (channel_max != 0 && channel_max < probe_channel_ + 1) {
+  if (channel_max != 0 && channel_max < probe_channel_) {
     *reason = "broker channel_max " + std::to_string(channel_max) + " is below amqp_max_channels + 3";
     return false;
   }
@@ -485,8 +490,9 @@ void IoLoop::handle_publish(Command& command, bool is_query) {
   }
   PublishBody body;
   Failure failure;
-  std::string server_id = targeted_server_id(identity_.node, options_.server_id, channel - 1);
-  if (!build_publish_body(command.payload, identity_, server_id, &body, &failure)) {
+  const size_t index = static_cast<size_t>(channel - 1);
+  if (!build_publish_body(command.payload, identity_, server_ids_[index], &body, &failure, JsonRoute::Auto, {},
+                          &identity_fields_, &server_id_members_[index])) {
     fail(command.id, failure);
     return;
   }

@@ -104,6 +104,9 @@ class IoLoop {
   Connection& owner_;
   const ConnectionOptions& options_;
   PayloadIdentity identity_;
+  IdentityFields identity_fields_{PayloadIdentity{}};  // set in the constructor
+  std::vector<std::string> server_ids_;        // Server-ID of publish channel i + 1
+  std::vector<std::string> server_id_members_;  // the same, rendered as a JSON member
   amqp_connection_state_t conn_ = nullptr;
   bool connected_ = false;
   bool ever_connected_ = false;

@@ -174,6 +174,8 @@ void append_value(std::string& out, json_object* obj) {
 
 }  // namespace
 
+void append_json_escaped(std::string& out, std::string_view s) { append_escaped(out, s.data(), s.size()); }
+
 std::string serialize_json(json_object* obj) {
   std::string out;
   out.reserve(256);

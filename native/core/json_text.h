@@ -43,6 +43,9 @@ json_object* parse_json(std::string_view text, JsonParseError* err);
 /// escaped strings a few bytes at a time); doubles still go through json-c to keep their text.
 std::string serialize_json(json_object* obj);
 
+/// Appends `s` escaped as json-c escapes strings (control characters, '"', '\\', '/').
+void append_json_escaped(std::string& out, std::string_view s);
+
 /// json-c's own serializer, the reference serialize_json must match byte for byte (the
 /// differential unit test compares the two).
 std::string serialize_json_reference(json_object* obj);

@@ -5,7 +5,9 @@
 #include <uuid/uuid.h>
 
 #include <cstring>
+#include <optional>
 
+#include "core/fast_json.h"
 #include "core/json_text.h"
 
 namespace kazoo::core {
@@ -40,7 +42,26 @@ std::string field_text(json_object* obj, std::string_view key) {
 }  // namespace
 
 bool build_publish_body(std::string_view payload, const PayloadIdentity& identity,
-                        std::string_view server_id, PublishBody* out, Failure* err) {
+                        std::string_view server_id, PublishBody* out, Failure* err, JsonRoute route,
+                        std::string_view fixed_msg_id, const IdentityFields* fields,
+                        const std::string* server_id_member) {
+  if (route != JsonRoute::Reference) {
+    std::string generated = fixed_msg_id.empty() ? new_msg_id() : std::string(fixed_msg_id);
+    bool used_generated = false;
+    std::optional<IdentityFields> own_fields;
+    if (fields == nullptr) fields = &own_fields.emplace(identity);
+    std::string own_member;
+    if (server_id_member == nullptr) {
+      own_member = server_id_field(server_id);
+      server_id_member = &own_member;
+    }
+    if (fast_publish_body(payload, *fields, *server_id_member, generated, out, &used_generated)) return true;
+    if (route == JsonRoute::Fast) {
+      err->code = "DECLINED";
+      err->message = "fast route declined";
+      return false;
+    }
+  }
   JsonParseError parse_error;
   JsonGuard root{parse_json(payload, &parse_error)};
   if (root.obj == nullptr) {
@@ -66,7 +87,7 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
     const char* text = existing_id ? json_object_get_string(existing_id) : nullptr;
     out->msg_id = text ? text : "";
   } else {
-    out->msg_id = new_msg_id();
+    out->msg_id = fixed_msg_id.empty() ? new_msg_id() : std::string(fixed_msg_id);
     json_object_object_add(root.obj, "Msg-ID", json_object_new_string(out->msg_id.c_str()));
   }
   add_string_if_absent(root.obj, "Server-ID", server_id);
@@ -74,7 +95,16 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
   return true;
 }
 
-DeliveryView augment_delivery(std::string_view body, const DeliveryRules& rules) {
+DeliveryView augment_delivery(std::string_view body, const DeliveryRules& rules, JsonRoute route) {
+  if (route != JsonRoute::Reference) {
+    DeliveryView fast;
+    if (fast_augment_delivery(body, rules, &fast)) return fast;
+    if (route == JsonRoute::Fast) {
+      DeliveryView declined;
+      declined.declined = true;
+      return declined;
+    }
+  }
   DeliveryView view;
   JsonParseError parse_error;
   JsonGuard root{parse_json(body, &parse_error)};
@@ -133,6 +163,25 @@ std::string new_msg_id() {
   char text[37];
   uuid_unparse_lower(uuid, text);
   return std::string(text, 36);
+}
+
+IdentityFields::IdentityFields(const PayloadIdentity& identity) {
+  auto field = [](const char* key, const std::string& value) {
+    std::string out = std::string(" \"") + key + "\": \"";
+    append_json_escaped(out, value);
+    out.push_back('"');
+    return out;
+  };
+  app_name = field("App-Name", identity.app_name);
+  app_version = field("App-Version", identity.app_version);
+  node = field("Node", identity.node);
+}
+
+std::string server_id_field(std::string_view server_id) {
+  std::string out = " \"Server-ID\": \"";
+  append_json_escaped(out, server_id);
+  out.push_back('"');
+  return out;
 }
 
 std::string targeted_server_id(std::string_view node, int server_id, int channel_index) {

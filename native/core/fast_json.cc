@@ -1,0 +1,449 @@
+#include "core/fast_json.h"
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "core/json_text.h"
+#include "core/kazoo_payload.h"
+
+namespace kazoo::core {
+namespace {
+
+constexpr int kMaxDepth = 32;      // json-c rejects deeper documents: let it say so
+constexpr size_t kMaxKeys = 256;   // duplicate detection is quadratic; big objects take json-c
+
+enum class Kind { None, String, Number, Literal, Null, Object, Array };
+
+/// A top-level member as the visitor sees it.
+struct Member {
+  std::string_view key;
+  Kind kind = Kind::None;
+  std::string_view raw;  // string content between the quotes, escapes undecoded
+};
+
+/// Decodes the simple escapes the fast route accepts (no \u, which it declines).
+std::string decode(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c != '\\' || i + 1 == raw.size()) {
+      out.push_back(c);
+      continue;
+    }
+    switch (raw[++i]) {
+      case 'b': out.push_back('\b'); break;
+      case 'f': out.push_back('\f'); break;
+      case 'n': out.push_back('\n'); break;
+      case 'r': out.push_back('\r'); break;
+      case 't': out.push_back('\t'); break;
+      default: out.push_back(raw[i]); break;  // \" \\ \/
+    }
+  }
+  return out;
+}
+
+void escape_into(std::string& out, std::string_view s) { append_json_escaped(out, s); }
+
+/// Reads strict JSON and writes json-c's spaced format in one pass; declines (ok() == false) on
+/// anything where json-c's lenient parser could read it differently.
+class Rewriter {
+ public:
+  Rewriter(std::string_view in, std::string* out)
+      : p_(in.data()), end_(in.data() + in.size()), out_(*out), keys_(key_stack()) {
+    keys_.clear();
+  }
+
+  /// Rewrites the top-level object without its closing " }"; `visit(member, begin)` is called
+  /// after each top-level member was written from out offset `begin`, and returns false to drop
+  /// it again. Returns the number of members kept.
+  template <typename Visit>
+  bool top_object(Visit&& visit, size_t* kept) {
+    skip_ws();
+    if (p_ == end_ || *p_ != '{') return false;
+    ++p_;
+    out_.push_back('{');
+    const size_t keys_base = keys_.size();
+    *kept = 0;
+    skip_ws();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return at_end();
+    }
+    for (;;) {
+      size_t begin = out_.size();
+      if (*kept != 0) out_.push_back(',');
+      Member m;
+      if (!key(&m.key, keys_base)) return false;
+      if (!value(1, &m.kind, &m.raw)) return false;
+      if (visit(m, begin)) ++*kept;
+      else out_.resize(begin);
+      skip_ws();
+      if (p_ == end_) return false;
+      if (*p_ == '}') {
+        ++p_;
+        return at_end();
+      }
+      if (*p_ != ',') return false;
+      ++p_;
+      skip_ws();
+      if (p_ == end_ || *p_ == '}') return false;  // trailing comma: lenient syntax, json-c's call
+    }
+  }
+
+ private:
+  void skip_ws() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+  }
+
+  bool at_end() {
+    skip_ws();
+    return p_ == end_;  // trailing text: json-c ignores it, but let json-c decide
+  }
+
+  /// One stack of keys for every open object (an object's keys start at its base index), kept
+  /// per thread so that rewriting a payload allocates nothing for duplicate detection.
+  static std::vector<std::string_view>& key_stack() {
+    thread_local std::vector<std::string_view> stack;
+    return stack;
+  }
+
+  /// `"key": ` for a key without escapes that the object (keys from `base`) has not had yet.
+  bool key(std::string_view* key, size_t base) {
+    skip_ws();
+    if (p_ == end_ || *p_ != '"') return false;
+    const char* start = ++p_;
+    while (p_ != end_ && *p_ != '"') {
+      unsigned char c = static_cast<unsigned char>(*p_);
+      if (c == '\\' || c < 0x20) return false;
+      ++p_;
+    }
+    if (p_ == end_) return false;
+    *key = std::string_view(start, static_cast<size_t>(p_ - start));
+    ++p_;
+    if (keys_.size() - base >= kMaxKeys) return false;
+    for (size_t i = base; i < keys_.size(); ++i)
+      if (keys_[i] == *key) return false;  // duplicate keys: json-c keeps the first position, last value
+    keys_.push_back(*key);
+    skip_ws();
+    if (p_ == end_ || *p_ != ':') return false;
+    ++p_;
+    out_.append(" \"");
+    escape_into(out_, *key);
+    out_.append("\": ");
+    return true;
+  }
+
+  bool value(int depth, Kind* kind, std::string_view* raw) {
+    skip_ws();
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '"':
+        *kind = Kind::String;
+        return string(raw);
+      case '{':
+        *kind = Kind::Object;
+        return object(depth + 1);
+      case '[':
+        *kind = Kind::Array;
+        return array(depth + 1);
+      case 't':
+        *kind = Kind::Literal;
+        return literal("true");
+      case 'f':
+        *kind = Kind::Literal;
+        return literal("false");
+      case 'n':
+        *kind = Kind::Null;
+        return literal("null");
+      default:
+        *kind = Kind::Number;
+        return number();
+    }
+  }
+
+  bool object(int depth) {
+    if (depth > kMaxDepth) return false;
+    ++p_;
+    out_.push_back('{');
+    const size_t keys_base = keys_.size();
+    skip_ws();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      out_.append(" }");
+      return true;
+    }
+    for (bool first = true;; first = false) {
+      if (!first) out_.push_back(',');
+      std::string_view k, raw;
+      Kind kind;
+      if (!key(&k, keys_base) || !value(depth, &kind, &raw)) return false;
+      skip_ws();
+      if (p_ == end_) return false;
+      if (*p_ == '}') {
+        ++p_;
+        keys_.resize(keys_base);
+        out_.append(" }");
+        return true;
+      }
+      if (*p_ != ',') return false;
+      ++p_;
+      skip_ws();
+      if (p_ == end_ || *p_ == '}') return false;
+    }
+  }
+
+  bool array(int depth) {
+    if (depth > kMaxDepth) return false;
+    ++p_;
+    out_.push_back('[');
+    skip_ws();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      out_.append(" ]");
+      return true;
+    }
+    for (bool first = true;; first = false) {
+      out_.append(first ? " " : ", ");
+      std::string_view raw;
+      Kind kind;
+      if (!value(depth, &kind, &raw)) return false;
+      skip_ws();
+      if (p_ == end_) return false;
+      if (*p_ == ']') {
+        ++p_;
+        out_.append(" ]");
+        return true;
+      }
+      if (*p_ != ',') return false;
+      ++p_;
+      skip_ws();
+      if (p_ == end_ || *p_ == ']') return false;
+    }
+  }
+
+  bool string(std::string_view* raw) {
+    const char* start = ++p_;
+    out_.push_back('"');
+    const char* run = p_;
+    while (p_ != end_) {
+      unsigned char c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out_.append(run, static_cast<size_t>(p_ - run));
+        *raw = std::string_view(start, static_cast<size_t>(p_ - start));
+        ++p_;
+        out_.push_back('"');
+        return true;
+      }
+      if (c < 0x20) return false;  // raw control characters: json-c's lenient reading decides
+      if (c == '\\') {
+        out_.append(run, static_cast<size_t>(p_ - run));
+        if (++p_ == end_) return false;
+        switch (*p_) {
+          case '"': out_.append("\\\""); break;
+          case '\\': out_.append("\\\\"); break;
+          case '/': out_.append("\\/"); break;
+          case 'b': out_.append("\\b"); break;
+          case 'f': out_.append("\\f"); break;
+          case 'n': out_.append("\\n"); break;
+          case 'r': out_.append("\\r"); break;
+          case 't': out_.append("\\t"); break;
+          default: return false;  // \u (decoding, surrogates, NUL) and the unknown: json-c
+        }
+        run = ++p_;
+        continue;
+      }
+      if (c == '/') {
+        out_.append(run, static_cast<size_t>(p_ - run));
+        out_.append("\\/");
+        run = ++p_;
+        continue;
+      }
+      ++p_;
+    }
+    return false;
+  }
+
+  bool literal(const char* word) {
+    size_t n = std::strlen(word);
+    if (static_cast<size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0) return false;
+    p_ += n;
+    // "trueX" or "nullable" would be lenient territory.
+    if (p_ != end_ && ((*p_ >= 'a' && *p_ <= 'z') || (*p_ >= 'A' && *p_ <= 'Z') || (*p_ >= '0' && *p_ <= '9')))
+      return false;
+    out_.append(word, n);
+    return true;
+  }
+
+  /// Strict JSON numbers only. Integers are re-printed as json-c prints an int64; doubles keep
+  /// their source text, as json-c does for parsed doubles.
+  bool number() {
+    const char* start = p_;
+    if (p_ != end_ && *p_ == '-') ++p_;
+    if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+    const char* digits = p_;
+    if (*p_ == '0') {
+      ++p_;
+      if (p_ != end_ && *p_ >= '0' && *p_ <= '9') return false;  // leading zeros: lenient
+    } else {
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    size_t int_digits = static_cast<size_t>(p_ - digits);
+    bool is_double = false;
+    if (p_ != end_ && *p_ == '.') {
+      is_double = true;
+      ++p_;
+      const char* frac = p_;
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+      if (p_ == frac) return false;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      is_double = true;
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      const char* exp = p_;
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+      if (p_ == exp || p_ - exp > 2) return false;  // huge exponents: json-c's overflow rules
+    }
+    if (p_ != end_ && ((*p_ >= 'a' && *p_ <= 'z') || (*p_ >= 'A' && *p_ <= 'Z') || *p_ == '.')) return false;
+    if (is_double) {
+      if (p_ - start > 40) return false;
+      out_.append(start, static_cast<size_t>(p_ - start));
+      return true;
+    }
+    if (int_digits > 18) return false;  // near int64/uint64 limits json-c saturates: let it
+    long long v = 0;
+    for (const char* d = digits; d != p_; ++d) v = v * 10 + (*d - '0');
+    if (*start == '-') v = -v;
+    char text[24];
+    int n = std::snprintf(text, sizeof text, "%lld", v);
+    out_.append(text, static_cast<size_t>(n));
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+  std::string& out_;
+  std::vector<std::string_view>& keys_;
+};
+
+void append_field(std::string& out, size_t* kept, std::string_view key, std::string_view value) {
+  if (*kept != 0) out.push_back(',');
+  out.append(" \"");
+  escape_into(out, key);
+  out.append("\": \"");
+  escape_into(out, value);
+  out.push_back('"');
+  ++*kept;
+}
+
+}  // namespace
+
+bool fast_publish_body(std::string_view payload, const IdentityFields& identity, std::string_view server_id_member,
+                       std::string_view msg_id_if_absent, PublishBody* out, bool* used_generated_id) {
+  std::string& body = out->body;
+  body.clear();
+  body.reserve(payload.size() + identity.node.size() * 2 + server_id_member.size() + 128);
+  bool has_app_name = false, has_app_version = false, has_node = false, has_msg_id = false, has_server_id = false;
+  bool declined = false;
+  std::string_view msg_id_raw;
+  size_t kept = 0;
+  Rewriter rewriter(payload, &body);
+  bool ok = rewriter.top_object(
+      [&](const Member& m, size_t) {
+        if (m.key == "App-Name") has_app_name = true;
+        else if (m.key == "App-Version") has_app_version = true;
+        else if (m.key == "Node") has_node = true;
+        else if (m.key == "Server-ID") has_server_id = true;
+        else if (m.key == "Msg-ID") {
+          has_msg_id = true;
+          // The Msg-ID correlates queries; a non-string one is stringified by json-c's rules.
+          if (m.kind != Kind::String) declined = true;
+          msg_id_raw = m.raw;
+        }
+        return true;
+      },
+      &kept);
+  if (!ok || declined) return false;
+  // Members rendered once per connection; each is preceded by ',' unless it is the first.
+  auto member = [&](const std::string& rendered) {
+    if (kept++ != 0) body.push_back(',');
+    body.append(rendered);
+  };
+  if (!has_app_name) member(identity.app_name);
+  if (!has_app_version) member(identity.app_version);
+  if (!has_node) member(identity.node);
+  *used_generated_id = !has_msg_id;
+  if (has_msg_id) {
+    out->msg_id = decode(msg_id_raw);
+  } else {
+    out->msg_id.assign(msg_id_if_absent.data(), msg_id_if_absent.size());
+    if (kept++ != 0) body.push_back(',');
+    body.append(" \"Msg-ID\": \"");
+    body.append(msg_id_if_absent);  // a UUID: nothing to escape
+    body.push_back('"');
+  }
+  if (!has_server_id) {
+    if (kept++ != 0) body.push_back(',');
+    body.append(server_id_member);
+  }
+  body.append(" }");
+  return true;
+}
+
+bool fast_augment_delivery(std::string_view body, const DeliveryRules& rules, DeliveryView* view) {
+  std::string& text = view->payload;
+  text.clear();
+  text.reserve(body.size() + 96);
+  bool declined = false;
+  bool has_server_id = false;
+  std::string server_id;
+  size_t kept = 0;
+  // A field's value as json-c's get_string gives it: strings decoded, null as ''. Other kinds
+  // would need json-c's stringification: declined.
+  auto field = [&](const Member& m, std::string* into) {
+    if (m.kind == Kind::String) *into = decode(m.raw);
+    else if (m.kind == Kind::Null) into->clear();
+    else declined = true;
+  };
+  Rewriter rewriter(body, &text);
+  bool ok = rewriter.top_object(
+      [&](const Member& m, size_t) {
+        if (m.key == "AMQP-Broker-Zone" || m.key == "AMQP-Received") {
+          declined = true;  // replaced in place by json-c: rare, take that route
+          return true;
+        }
+        if (m.key == rules.event_key) field(m, &view->category);
+        if (m.key == rules.event_subkey) field(m, &view->name);
+        if (!rules.worker_key_field.empty() && m.key == rules.worker_key_field) field(m, &view->worker_key);
+        if (m.key == "Msg-ID") field(m, &view->msg_id);
+        if (m.key == "Server-ID") {
+          // Moved last (rewritten) or dropped (empty): not written here.
+          if (m.kind != Kind::String) declined = true;
+          else {
+            has_server_id = true;
+            server_id = decode(m.raw);
+          }
+          return false;
+        }
+        return true;
+      },
+      &kept);
+  if (!ok || declined) return false;
+  append_field(text, &kept, "AMQP-Broker-Zone", rules.zone);
+  if (kept != 0) text.push_back(',');
+  text.append(" \"AMQP-Received\": ");
+  text.append(std::to_string(rules.received));
+  if (has_server_id && !server_id.empty()) {
+    std::string rewritten = "consumer://" + std::to_string(rules.server_id) + "/" + server_id;
+    text.append(", \"Server-ID\": \"");
+    escape_into(text, rewritten);
+    text.push_back('"');
+  }
+  text.append(" }");
+  view->valid = true;
+  return true;
+}
+
+}  // namespace kazoo::core
