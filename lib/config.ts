@@ -58,8 +58,9 @@ export interface KazooConfig {
   /** int 0..999999, default 0. Default query timeout, microseconds part. */
   amqp_query_timeout_micro?: number;
   /**
-   * str (pseudo-variable spec such as `$avp(kz_timeout)`), default unset. When the variable holds
-   * a non-zero integer, it is the query timeout **in milliseconds** (the module's docs say seconds).
+   * str (pseudo-variable spec such as `$avp(kz_timeout)`), default unset. In the module, a non-zero
+   * integer in it is the query timeout **in milliseconds**; accepted with a warning and no effect
+   * until the KEMI shim is built (pass `timeoutMs` to `query()`).
    */
   amqp_query_timeout_avp?: string | null;
   /**
@@ -130,21 +131,21 @@ export interface KazooConfig {
   amqps_verify_peer?: Flag;
   /** 0|1, default 1. TLS host name verification. */
   amqps_verify_hostname?: Flag;
-  /** str, default unset. Presentity database URL for the `kazoo_pua_*` functions. */
+  /** str, default unset. Presentity database URL for the `kazoo_pua_*` functions; accepted with a warning and no effect until presence is built. */
   db_url?: string | null;
-  /** str, default `presentity`. Table written by the `kazoo_pua_*` functions. */
+  /** str, default `presentity`. Table the `kazoo_pua_*` functions write; accepted with a warning and no effect until presence is built. */
   presentity_table?: string;
-  /** 0|1, default 1. 1 enables the `kazoo_pua_*` functions (and their database). */
+  /** 0|1, default 1. Enables the `kazoo_pua_*` functions; accepted with a warning and no effect until presence is built. */
   pua_mode?: Flag;
-  /** 0|1, default 1. Dialog-info bodies with (1) or without (0) `<target uri=.../>` elements. */
+  /** 0|1, default 1. Dialog-info bodies with (1) or without (0) `<target uri=.../>`; accepted with a warning and no effect until presence is built. */
   pua_include_entity?: Flag;
-  /** 0|1|2, default 1. Locking of presentity writes: 0 none, 1 write, 2 full (`db_locking_t`). */
+  /** 0|1|2, default 1. Presentity write locking (0 none, 1 write, 2 full); accepted with a warning and no effect until presence is built. */
   pua_lock_type?: 0 | 1 | 2;
   /** 0|1, default 0. *Dead* upstream (used only by the 2600hz fork). */
   presence_use_full_entity?: Flag;
   /**
-   * str, default unset. KEMI mode: name of the function that receives every event
-   * (`kazoo:mod-init` and `kazoo:consumer-event`) instead of the `event_route` handlers.
+   * str, default unset. KEMI mode's event function name in the module; accepted with a warning and
+   * no effect until the KEMI shim is built (register handlers with `eventRoute()`).
    */
   event_callback?: string | null;
 
@@ -154,7 +155,10 @@ export interface KazooConfig {
   app_version?: string;
   /** 0|1, default 1. Publisher confirms: a publish resolves when the broker has confirmed it. */
   amqp_publisher_confirms?: Flag;
-  /** int 1..65535, default 64. `basic.qos` prefetch count of each subscription's channel. */
+  /**
+   * int 1..65535, default 64. `basic.qos` prefetch of each `no_ack: 0` subscription's channel
+   * (a subscription's own `prefetch` overrides it); `no_ack: 1` deliveries are not bounded by it.
+   */
   amqp_consumer_prefetch?: number;
   /**
    * `'deliver'` (default) or `'drop'`. A query reply that arrives after its timeout is delivered
@@ -163,7 +167,8 @@ export interface KazooConfig {
   query_late_replies?: 'deliver' | 'drop';
   /**
    * 0|1, default 0. For `no_ack: 0` bindings, a message whose handler failed (or that no route
-   * handles) is nacked with requeue (1) or without (0, the broker dead-letters or drops it).
+   * handles) is nacked with requeue (1) or without (0: the broker dead-letters or drops it).
+   * A message is requeued at most once: failing again after a redelivery dead-letters it.
    */
   requeue_on_error?: Flag;
   /** int 1..3600000, default 100. First reconnect delay (ms); later attempts back off up to the maximum. */
@@ -171,8 +176,8 @@ export interface KazooConfig {
   /** int 1..3600000, default 5000. Longest reconnect delay (ms); at least `amqp_reconnect_min_ms`. */
   amqp_reconnect_max_ms?: number;
   /**
-   * `'kazoo'` (default) or `'kamailio-x86'`. How `encode()` / `{kz.encode}` render non-ASCII
-   * bytes: proper hex like Kazoo, or the signed-char quirk of x86 Kamailio (spec §5.1).
+   * `'kazoo'` (default) or `'kamailio-x86'`. How `Kazoo.encode()` renders non-ASCII bytes: proper
+   * hex like Kazoo, or the signed-char quirk of x86 Kamailio (spec §5.1).
    */
   encode_compat?: EncodeCompat;
 }
@@ -444,13 +449,13 @@ const NO_EFFECT: Readonly<Partial<Record<keyof KazooConfig, string>>> = (() => {
     amqp_waitframe_timeout_sec: waitframe,
     amqp_waitframe_timeout_micro: waitframe,
     amqp_command_hashtable_size: '(kazoo-amqp keeps pending queries in a table that grows as needed)',
-    amqp_query_timeout_avp: '(yet: it is read by the KEMI shim, which is not built yet; pass options.timeoutMs)',
-    event_callback: '(yet: the KEMI shim is not built yet; register handlers with eventRoute())',
-    db_url: '(yet: presence (kazoo_pua_*) is not built yet)',
-    presentity_table: '(yet: presence (kazoo_pua_*) is not built yet)',
-    pua_mode: '(yet: presence (kazoo_pua_*) is not built yet)',
-    pua_include_entity: '(yet: presence (kazoo_pua_*) is not built yet)',
-    pua_lock_type: '(yet: presence (kazoo_pua_*) is not built yet)',
+    amqp_query_timeout_avp: '(the KEMI shim that reads it is not built yet; pass options.timeoutMs to query())',
+    event_callback: '(the KEMI shim is not built yet; register handlers with eventRoute())',
+    db_url: '(presence, the kazoo_pua_* functions, is not built yet)',
+    presentity_table: '(presence, the kazoo_pua_* functions, is not built yet)',
+    pua_mode: '(presence, the kazoo_pua_* functions, is not built yet)',
+    pua_include_entity: '(presence, the kazoo_pua_* functions, is not built yet)',
+    pua_lock_type: '(presence, the kazoo_pua_* functions, is not built yet)',
     amqp_consumer_processes:
       '(kazoo-amqp consumes over one connection per server; use amqp_consumer_workers and prefetch for parallelism)',
     amqp_interprocess_timeout_sec: dead,

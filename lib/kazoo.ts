@@ -123,12 +123,16 @@ const CLOSE_HANDLER_GRACE_MS = 5000;
 const CONSUMER_PREFIX = 'consumer://';
 
 function stringifyPayload(payload: object): string {
+  let text: string | undefined;
   try {
-    return JSON.stringify(payload);
+    text = JSON.stringify(payload);
   } catch (error) {
     // BigInt values, cycles: a typed error instead of a bare TypeError.
     throw invalid('INVALID_ARGUMENT', 'payload', `a JSON-serializable object (${(error as Error).message})`, '[object]');
   }
+  // A toJSON() returning undefined serializes to nothing at all.
+  if (typeof text !== 'string') throw invalid('INVALID_ARGUMENT', 'payload', 'an object that serializes to JSON', '[object]');
+  return text;
 }
 
 const SERVER_ID = /^[1-9][0-9]{0,5}$/;
@@ -163,6 +167,8 @@ export class Kazoo extends EventEmitter {
   private closePromise?: Promise<void>;
   private connectPromise?: Promise<void>;
   private readonly escapeChar: string;
+  /** close() has started closing the connections: no new publishes or queries. */
+  private closingLinks = false;
   /** Deliveries and connection events that arrived while kazoo:mod-init ran (null otherwise). */
   private held: Array<() => void> | null = null;
 
@@ -263,20 +269,29 @@ export class Kazoo extends EventEmitter {
    * closed again then), CLOSED when close() was called meanwhile.
    */
   connect(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') {
+      return Promise.reject(new KazooError('CLOSED', 'kazoo: client is closed; create a new Kazoo to connect again'));
+    }
     if (this.connectPromise) return this.connectPromise;
-    if (this.state !== 'new') return Promise.reject(new KazooError('CLOSED', 'kazoo: client is closed'));
     this.state = 'connecting';
     this.connectPromise = this.doConnect();
     return this.connectPromise;
   }
 
   private async doConnect(): Promise<void> {
+    // Nothing reaches a handler before kazoo:mod-init has run (it runs first in the module):
+    // connection events and deliveries wait here until start-up is complete.
+    this.held = [];
     for (const link of this.links) this.startLink(link);
     // Subscriptions made before connect() are declared as soon as their consumer connects.
     for (const record of this.subscriptions.values()) for (const link of record.links) this.startLink(link);
     await Promise.all(this.links.filter((l) => l.endpoint.primary).map((l) => l.firstAttempt));
-    if ((this.state as State) !== 'connecting') throw new KazooError('CLOSED', 'kazoo: client was closed while connecting');
+    if ((this.state as State) !== 'connecting') {
+      this.held = null;
+      throw new KazooError('CLOSED', 'kazoo: client was closed while connecting');
+    }
     if (!this.links.some((l) => l.open && l.endpoint.primary)) {
+      this.held = null;
       const lastError = new KazooError(
         'CONNECT_FAILED',
         `kazoo: cannot connect to any primary-zone broker (${this.config.servers
@@ -289,13 +304,17 @@ export class Kazoo extends EventEmitter {
     }
     this.state = 'connected';
     const modInit = this.routes.get('kazoo:mod-init');
-    if (modInit) {
-      this.held = [];
+    const release = () => {
+      const held = this.held ?? [];
+      this.held = null;
+      for (const dispatch of held) dispatch();
+    };
+    if (!modInit) {
+      release();
+    } else {
       try {
         await modInit(new KazooEvent('kazoo:mod-init', '', '', '', false, this.escapeChar));
-        const held = this.held;
-        this.held = null;
-        for (const dispatch of held) dispatch();
+        release();
       } catch (error) {
         this.held = null;
         // Start-up did not complete: leave nothing connected behind.
@@ -393,9 +412,9 @@ export class Kazoo extends EventEmitter {
           );
         }
         key = rest.slice(slash + 1);
-        if (this.state !== 'connected' || !link?.open) throw this.notConnected();
+        if (!this.accepting() || !link?.open) throw this.notConnected();
       } else {
-        if (this.state !== 'connected') throw this.notConnected();
+        if (!this.accepting()) throw this.notConnected();
         link = this.primaryLink();
         if (!link) throw this.notConnected();
       }
@@ -410,8 +429,13 @@ export class Kazoo extends EventEmitter {
       const promise = new Promise((resolve, reject) => {
         this.waiters.set(id, { resolve, reject, site, target: { exchange, routingKey } });
       });
-      if (isQuery) link.connection.query(id, exchange, key, text, headers, timeoutMs);
-      else link.connection.publish(id, exchange, key, text, headers);
+      try {
+        if (isQuery) link.connection.query(id, exchange, key, text, headers, timeoutMs);
+        else link.connection.publish(id, exchange, key, text, headers);
+      } catch (error) {
+        this.waiters.delete(id);
+        throw error;
+      }
       return promise;
     } catch (error) {
       return Promise.reject(error);
@@ -462,7 +486,7 @@ export class Kazoo extends EventEmitter {
       const promise = new Promise<SubscriptionInfo>((resolve, reject) => {
         record.settle = { resolve, reject };
       });
-      if (this.state === 'connected') for (const link of links) this.startLink(link);
+      if (this.state === 'connected' || this.state === 'connecting') for (const link of links) this.startLink(link);
       // Wait for every consumer that is up or still on its first attempt; one that is down
       // declares the subscription when it comes back.
       record.waiting = new Set(links.filter((l) => l.open || l.attempting || !l.started));
@@ -485,6 +509,12 @@ export class Kazoo extends EventEmitter {
     const record = [...this.subscriptions.values()].find((r) => r.queue === queue || r.names.has(queue));
     if (!record) return false;
     this.subscriptions.delete(record.subId);
+    if (record.settle) {
+      record.settle.reject(new KazooError('CLOSED', `kazoo: queue ${describeValue(queue)} was unsubscribed before its declaration completed`, { queue }));
+      record.settle = undefined;
+    }
+    // A connection not started yet still holds the Subscribe command: cancel it there too.
+    for (const link of record.links) if (!link.started) link.connection.unsubscribe(0, record.subId);
     await Promise.all(
       record.links.filter((link) => link.started).map((link) => {
         const id = this.allocateId();
@@ -541,6 +571,7 @@ export class Kazoo extends EventEmitter {
     // (an ack after the channel closed would be lost and the message handled twice). Bounded:
     // a handler that never settles must not keep close() waiting; its message is requeued.
     await Promise.race([this.lanes.idle(), new Promise((r) => setTimeout(r, CLOSE_HANDLER_GRACE_MS).unref())]);
+    this.closingLinks = true;
     await Promise.all(
       [...this.links, ...this.consumers].map((link) => {
         const id = this.allocateId();
@@ -817,6 +848,14 @@ export class Kazoo extends EventEmitter {
 
   // -------------------------------------------------------------------------------------------
   // Helpers
+
+  /**
+   * Publishes and queries are taken while connected, and while close() waits for running
+   * handlers (a handler replying to its message must be able to).
+   */
+  private accepting(): boolean {
+    return this.state === 'connected' || (this.state === 'closing' && !this.closingLinks);
+  }
 
   private primaryLink(): Link | undefined {
     // Active/standby in configuration order, as the module publishes (spec 8.2).

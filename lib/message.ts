@@ -38,7 +38,7 @@ export class KazooMessage {
  * `consumer://<S>/<original>` and moved last).
  */
 export class KazooReply extends KazooMessage {
-  /** Time from sending the query until its reply arrived, in milliseconds. */
+  /** Time from the query() call until its reply arrived, in milliseconds. */
   readonly elapsedMs: number;
 
   constructor(payload: string, routingKey: string, elapsedMs: number, escapeChar = '%') {
