@@ -41,7 +41,29 @@ Napi::Object FailureToJs(Napi::Env env, const core::Failure& f) {
   return o;
 }
 
+Napi::Value DeliveryToJs(Napi::Env env, core::Event& e) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("t", "delivery");
+  o.Set("subId", e.sub_id);
+  o.Set("epoch", e.epoch);
+  o.Set("tag", static_cast<double>(e.delivery_tag));
+  o.Set("routingKey", e.routing_key);
+  o.Set("exchange", e.exchange);
+  o.Set("redelivered", e.redelivered);
+  if (e.has_payload) {
+    o.Set("payload", e.payload);
+  } else {
+    o.Set("payload", env.Null());
+    o.Set("raw", e.raw);
+  }
+  o.Set("category", e.category);
+  o.Set("name", e.name);
+  o.Set("workerKey", e.worker_key);
+  return o;
+}
+
 Napi::Value EventToJs(Napi::Env env, core::Event& e) {
+  if (e.type == core::EventType::Delivery) return DeliveryToJs(env, e);
   Napi::Object o = Napi::Object::New(env);
   switch (e.type) {
     case core::EventType::Fail:
@@ -68,23 +90,7 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       o.Set("zone", e.zone);
       if (!e.reason.empty()) o.Set("reason", e.reason);
       break;
-    case core::EventType::Delivery:
-      o.Set("t", "delivery");
-      o.Set("subId", e.sub_id);
-      o.Set("epoch", e.epoch);
-      o.Set("tag", static_cast<double>(e.delivery_tag));
-      o.Set("routingKey", e.routing_key);
-      o.Set("exchange", e.exchange);
-      o.Set("redelivered", e.redelivered);
-      if (e.has_payload) {
-        o.Set("payload", e.payload);
-      } else {
-        o.Set("payload", env.Null());
-        o.Set("raw", e.raw);
-      }
-      o.Set("category", e.category);
-      o.Set("name", e.name);
-      o.Set("workerKey", e.worker_key);
+    case core::EventType::Delivery:  // DeliveryToJs
       break;
     case core::EventType::Subscribed:
       o.Set("t", "subscribed");
@@ -115,6 +121,10 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
   core::Connection& connection = *bridge->connection;
   connection.begin_drain();
   Napi::HandleScope scope(env);
+  // A bounded batch per call, the rest in the next call: one huge batch (say 50,000 confirms)
+  // would hold the event loop for milliseconds, and event-loop delay is what a SIP server feels.
+  constexpr size_t kMaxDone = 8192;
+  constexpr uint32_t kMaxEvents = 1024;
   Napi::Array events = Napi::Array::New(env);
   uint32_t event_count = 0;
   bool closed = false;
@@ -122,10 +132,11 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
   thread_local std::vector<uint32_t> ids;
   ids.clear();
   uint32_t id;
-  while (connection.pop_done(id)) {
+  while ((closed || ids.size() < kMaxDone) && connection.pop_done(id)) {
     ids.push_back(id);
     if (bridge->close_requested && id == bridge->close_id) closed = true;
   }
+  bool more = !closed && ids.size() >= kMaxDone;
   const size_t done_count = ids.size();
   Napi::Value done = env.Null();
   if (done_count != 0) {
@@ -134,7 +145,11 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
     done = array;
   }
   core::Event event;
-  while (connection.pop_event(event)) events.Set(event_count++, EventToJs(env, event));
+  // After the close id, the I/O thread is gone: everything left is drained now.
+  while ((closed || event_count < kMaxEvents) && connection.pop_event(event)) {
+    events.Set(event_count++, EventToJs(env, event));
+  }
+  more = more || (!closed && event_count >= kMaxEvents);
   if (closed) {
     // The I/O thread has finished; join it and let the process exit when JS is done too.
     connection.shutdown();
@@ -143,6 +158,9 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
       bridge->tsfn_live = false;
       bridge->tsfn.Release();
     }
+  } else if (more && bridge->tsfn_live && connection.claim_drain()) {
+    std::shared_ptr<Bridge> keep = bridge;
+    bridge->tsfn.NonBlockingCall([keep](Napi::Env e, Napi::Function f) { Drain(e, f, keep); });
   }
   if (done_count == 0 && event_count == 0) return;
   on_batch.Call({done, event_count ? static_cast<Napi::Value>(events) : env.Null()});

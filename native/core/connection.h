@@ -33,6 +33,9 @@ class Connection {
   void post(Command&& command);
   /// Draining thread: call before a drain so that events pushed during it schedule a new one.
   void begin_drain() { js_scheduled_.store(false, std::memory_order_seq_cst); }
+  /// Draining thread: a drain that stopped early schedules the next one itself, unless the I/O
+  /// thread already did (returns false then).
+  bool claim_drain() { return !js_scheduled_.exchange(true, std::memory_order_seq_cst); }
   /// Draining thread only.
   bool pop_event(Event& out) { return events_.pop(out); }
   /// Draining thread only: ids of commands that simply succeeded (the hot path of publish).
