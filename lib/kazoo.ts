@@ -246,7 +246,11 @@ export class Kazoo extends EventEmitter {
           lateReplies: c.query_late_replies,
           role,
         },
-        (done, events) => this.onBatch(link, done, events),
+        (done, events, more) => {
+          // A capped batch: fetch the rest after timers and I/O had their turn.
+          if (more) setImmediate(() => link.connection.drain());
+          this.onBatch(link, done, events);
+        },
       );
       return link;
     }

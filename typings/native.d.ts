@@ -138,9 +138,10 @@ export interface NativeSubscription {
 
 /**
  * Called on the JS thread once per batch. `done` lists ids of commands that succeeded with no
- * value (publishes, subscribes, unsubscribes, close); `events` carries everything else.
+ * value (publishes, subscribes, unsubscribes, close); `events` carries everything else. `more`
+ * says the batch was capped and more is queued: call `drain()` (from setImmediate) to get it.
  */
-export type NativeBatchCallback = (done: Uint32Array | null, events: NativeEvent[] | null) => void;
+export type NativeBatchCallback = (done: Uint32Array | null, events: NativeEvent[] | null, more: boolean) => void;
 
 export declare class Connection {
   constructor(options: NativeConnectionOptions, onBatch: NativeBatchCallback);
@@ -162,6 +163,8 @@ export declare class Connection {
   unsubscribe(id: number, subId: number): void;
   /** Settles one delivery of subscription subId: ack, or nack with requeue. */
   settle(subId: number, epoch: number, tag: number, ack: boolean, requeue: boolean): void;
+  /** Hands JS the next batch now (call it from setImmediate after a batch with `more`). */
+  drain(): void;
   /** Closes the connection; `id` is reported done once the I/O thread finished. Returns false when the connection was never started (nothing will be reported). */
   close(id: number): boolean;
 }

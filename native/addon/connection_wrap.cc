@@ -158,12 +158,14 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
       bridge->tsfn_live = false;
       bridge->tsfn.Release();
     }
-  } else if (more && bridge->tsfn_live && connection.claim_drain()) {
-    std::shared_ptr<Bridge> keep = bridge;
-    bridge->tsfn.NonBlockingCall([keep](Napi::Env e, Napi::Function f) { Drain(e, f, keep); });
+  } else if (more) {
+    // JS drains the rest with setImmediate (the `more` argument): timers and sockets, a SIP
+    // server's included, get their turn between batches. Until then the I/O thread need not
+    // schedule another call (claim_drain), though one that slips in is harmless.
+    connection.claim_drain();
   }
-  if (done_count == 0 && event_count == 0) return;
-  on_batch.Call({done, event_count ? static_cast<Napi::Value>(events) : env.Null()});
+  if (done_count == 0 && event_count == 0 && !more) return;
+  on_batch.Call({done, event_count ? static_cast<Napi::Value>(events) : env.Null(), Napi::Boolean::New(env, more)});
 }
 
 }  // namespace
@@ -179,6 +181,7 @@ Napi::Function ConnectionWrap::Define(Napi::Env env) {
                          InstanceMethod<&ConnectionWrap::Unsubscribe>("unsubscribe"),
                          InstanceMethod<&ConnectionWrap::Settle>("settle"),
                          InstanceMethod<&ConnectionWrap::Close>("close"),
+                         InstanceMethod<&ConnectionWrap::DrainNow>("drain"),
                      });
 }
 
@@ -298,6 +301,11 @@ Napi::Value ConnectionWrap::Settle(const Napi::CallbackInfo& info) {
   command.requeue = info[4].ToBoolean().Value();
   bridge_->connection->post(std::move(command));
   return env.Undefined();
+}
+
+Napi::Value ConnectionWrap::DrainNow(const Napi::CallbackInfo& info) {
+  if (bridge_ && bridge_->connection) Drain(info.Env(), on_batch_.Value(), bridge_);
+  return info.Env().Undefined();
 }
 
 Napi::Value ConnectionWrap::Close(const Napi::CallbackInfo& info) {

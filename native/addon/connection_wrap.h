@@ -37,6 +37,8 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
   Napi::Value Unsubscribe(const Napi::CallbackInfo& info);
   Napi::Value Settle(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  /// Drains now, on the JS thread: JS calls it (from setImmediate) when a batch said `more`.
+  Napi::Value DrainNow(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Bridge> bridge_;
   Napi::FunctionReference on_batch_;

@@ -100,8 +100,6 @@ class IoLoop {
   /// Sends the frames batched in out_. Every path that lets rabbitmq-c write calls this first,
   /// so frames leave in the order they were produced.
   bool flush_out();
-  /// Spins a few tens of microseconds for a command before the loop goes to sleep in poll().
-  bool spin_for_command();
 
   Connection& owner_;
   const ConnectionOptions& options_;

@@ -32,11 +32,6 @@ class MpscQueue {
     prev->next.store(node, std::memory_order_release);
   }
 
-  /// Consumer thread only: whether a pop() might find something (cheap, no side effects).
-  bool maybe_nonempty() const {
-    return tail_->next.load(std::memory_order_acquire) != nullptr || head_.load(std::memory_order_acquire) != tail_;
-  }
-
   /// Consumer thread only. Returns false when nothing is (yet) visible.
   bool pop(T& out) {
     Node* tail = tail_;

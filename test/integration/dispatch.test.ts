@@ -9,7 +9,7 @@ import type * as amqplib from 'amqplib';
 import { consistentWorker, Kazoo, KazooError, type ConnectionEvent, type KazooEvent } from '../../lib';
 import type { KazooConfig } from '../../lib/config';
 import type { SubscriptionDescription } from '../../lib/subscription';
-import { AMQP_URL, connectedKazoo, drainQueue, openObserver, uniqueName, waitFor } from '../support/broker';
+import { AMQP_URL, connectedKazoo, drainQueue, openObserver, uniqueName, waitFor, deleteEntities } from '../support/broker';
 
 const execFileP = promisify(execFile);
 
@@ -47,20 +47,7 @@ afterAll(async () => {
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  for (const q of queues) {
-    const ch = await observer.connection.createChannel();
-    ch.on('error', () => undefined);
-    await ch.deleteQueue(q).catch(() => undefined);
-    await ch.close().catch(() => undefined);
-  }
-  for (const x of exchanges) {
-    const ch = await observer.connection.createChannel();
-    ch.on('error', () => undefined);
-    await ch.deleteExchange(x).catch(() => undefined);
-    await ch.close().catch(() => undefined);
-  }
-  queues.clear();
-  exchanges.clear();
+  await deleteEntities(observer.connection, queues, exchanges);
 });
 
 interface Client {

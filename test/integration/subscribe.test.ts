@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type * as amqplib from 'amqplib';
 import { Kazoo, KazooError, type KazooEvent } from '../../lib';
 import type { KazooConfig } from '../../lib/config';
-import { AMQP_URL, connectedKazoo, openObserver, uniqueName, waitFor } from '../support/broker';
+import { AMQP_URL, connectedKazoo, openObserver, uniqueName, waitFor, deleteEntities } from '../support/broker';
 
 const execFileP = promisify(execFile);
 
@@ -92,21 +92,7 @@ afterAll(async () => {
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  // One channel per deletion: a failure closes only its own channel.
-  for (const q of queues) {
-    const ch = await observer.connection.createChannel();
-    ch.on('error', () => undefined);
-    await ch.deleteQueue(q).catch(() => undefined);
-    await ch.close().catch(() => undefined);
-  }
-  for (const x of exchanges) {
-    const ch = await observer.connection.createChannel();
-    ch.on('error', () => undefined);
-    await ch.deleteExchange(x).catch(() => undefined);
-    await ch.close().catch(() => undefined);
-  }
-  queues.clear();
-  exchanges.clear();
+  await deleteEntities(observer.connection, queues, exchanges);
   errors = [];
 });
 

@@ -65,3 +65,26 @@ export async function drainQueue(
   );
   return got;
 }
+
+/**
+ * Deletes test queues and exchanges, each on its own channel (a refusal closes only that
+ * channel), ignoring ones already gone; then empties both sets.
+ */
+export async function deleteEntities(
+  connection: amqplib.ChannelModel,
+  queues: Set<string>,
+  exchanges: Set<string>,
+): Promise<void> {
+  for (const [names, remove] of [
+    [queues, (ch: amqplib.Channel, name: string) => ch.deleteQueue(name)],
+    [exchanges, (ch: amqplib.Channel, name: string) => ch.deleteExchange(name)],
+  ] as const) {
+    for (const name of names) {
+      const ch = await connection.createChannel();
+      ch.on('error', () => undefined);
+      await remove(ch, name).catch(() => undefined);
+      await ch.close().catch(() => undefined);
+    }
+    names.clear();
+  }
+}

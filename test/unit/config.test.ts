@@ -2,18 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS, emitConfigWarnings, resolveConfig, type KazooConfig } from '../../lib/config';
 import { KazooError } from '../../lib/errors';
+import { errorOf } from '../support/errors';
 
 const BASE: KazooConfig = { node_hostname: 'sip1.example.com', amqp_connection: 'amqp://kazoo:S3cret@rabbit1:5672' };
 const with_ = (extra: Record<string, unknown>): KazooConfig => ({ ...BASE, ...extra }) as KazooConfig;
-
-function errorOf(fn: () => unknown): KazooError {
-  try {
-    fn();
-  } catch (e) {
-    return e as KazooError;
-  }
-  throw new Error('expected a throw');
-}
 
 function expectInvalid(config: unknown, param: string, message?: RegExp): KazooError {
   const error = errorOf(() => resolveConfig(config as KazooConfig));

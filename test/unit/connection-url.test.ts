@@ -1,17 +1,9 @@
 import { inspect } from 'node:util';
 import { parseAmqpConnection, redactUrl, redactValue } from '../../lib/connection-url';
 import { KazooError } from '../../lib/errors';
+import { errorOf } from '../support/errors';
 
 const parse = (entry: string, serverId = 1, primaryZone = 'local') => parseAmqpConnection(entry, serverId, primaryZone);
-
-function errorOf(fn: () => unknown): KazooError {
-  try {
-    fn();
-  } catch (e) {
-    return e as KazooError;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('parseAmqpConnection()', () => {
   describe('URL components (rabbitmq-c rules, spec §13.1)', () => {

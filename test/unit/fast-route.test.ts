@@ -4,17 +4,7 @@
  * documents. Where the fast route declines, the reference must be what Auto produces.
  */
 import { testing } from '../../lib/native';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../support/random';
 
 const PIECES = ['a', 'Z', ' ', '/', '\\\\', '\\"', '\\/', '\\n', '\\t', '\\b', '\\f', '\\r', '\\u0041', '\\u00e9', 'é', '€', '😀', "'", '<&>', 'http://x/y', '\x01', '\x7f'];
 const NUMBERS = ['0', '-0', '-1', '7', '007', '12.50', '1e3', '-0.0', '1E+03', '1e400', '123456789012345678', '1234567890123456789', '9223372036854775807', '18446744073709551615', '3.14', '.5', '1.', '+1', 'NaN', '-Infinity'];

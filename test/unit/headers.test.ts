@@ -1,14 +1,6 @@
 import { KazooError } from '../../lib/errors';
 import { parseHeaders } from '../../lib/headers';
-
-function errorOf(fn: () => unknown): KazooError {
-  try {
-    fn();
-  } catch (e) {
-    return e as KazooError;
-  }
-  throw new Error('expected a throw');
-}
+import { errorOf } from '../support/errors';
 
 describe('parseHeaders()', () => {
   describe('string form (module syntax, spec §8.4)', () => {

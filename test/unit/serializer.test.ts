@@ -3,18 +3,7 @@
  * documents covering every value kind, escapes, non-ASCII, big integers and kept double texts.
  */
 import { reserialize } from '../../lib/native';
-
-/** Deterministic pseudo-random generator (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../support/random';
 
 const STRING_PIECES = ['a', 'Z', ' ', '/', '\\\\', '\\"', '\\n', '\\t', '\\b', '\\f', '\\r', '\\u0001', '\\u001f', '\\u007f', 'é', '€', '😀', '\\u00e9', "'", '<>&', 'http://x/y'];
 const NUMBERS = ['0', '-1', '7', '12.50', '1e3', '-0.0', '1E+03', '9223372036854775807', '18446744073709551615', '-9223372036854775808', '3.14159265358979', '0.1', '100'];

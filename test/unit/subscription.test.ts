@@ -6,20 +6,12 @@
 import { resolveConfig, type KazooConfig } from '../../lib/config';
 import { KazooError } from '../../lib/errors';
 import { normalizeSubscription, type SubscriptionDescription } from '../../lib/subscription';
+import { errorOf } from '../support/errors';
 
 const BASE: KazooConfig = { node_hostname: 'sip1.example.com', amqp_connection: 'amqp://127.0.0.1' };
 const CONFIG = resolveConfig(BASE);
 
 const norm = (d: unknown, config = CONFIG) => normalizeSubscription(d as SubscriptionDescription, config);
-
-function errorOf(fn: () => unknown): KazooError {
-  try {
-    fn();
-  } catch (e) {
-    return e as KazooError;
-  }
-  throw new Error('expected a throw');
-}
 
 function expectError(d: unknown, code: string, param?: string): KazooError {
   const error = errorOf(() => norm(d));
