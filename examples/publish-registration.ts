@@ -11,7 +11,7 @@ async function main(): Promise<void> {
     node_hostname: process.env.NODE_HOSTNAME ?? 'sip1.example.com',
     amqp_connection: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
   });
-  kazoo.on('connection', (e) => console.log(`connection ${e.event}: ${e.host} (zone ${e.zone})`));
+  kazoo.on('connection', (e) => console.log(`${e.role} connection ${e.event}: ${e.host} (zone ${e.zone})`));
 
   let received!: (event: KazooEvent) => void;
   const arrived = new Promise<KazooEvent>((resolve) => (received = resolve));

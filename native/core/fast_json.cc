@@ -55,41 +55,16 @@ class Rewriter {
     keys_.clear();
   }
 
-  /// Rewrites the top-level object without its closing " }"; `visit(member, begin)` is called
-  /// after each top-level member was written from out offset `begin`, and returns false to drop
-  /// it again. Returns the number of members kept.
+  /// Rewrites the top-level object without its closing " }"; `visit(member)` is called after
+  /// each top-level member was written and returns false to drop it again. `kept` counts the
+  /// members kept (the caller appends its own after them).
   template <typename Visit>
   bool top_object(Visit&& visit, size_t* kept) {
     skip_ws();
     if (p_ == end_ || *p_ != '{') return false;
     ++p_;
     out_.push_back('{');
-    const size_t keys_base = keys_.size();
-    *kept = 0;
-    skip_ws();
-    if (p_ != end_ && *p_ == '}') {
-      ++p_;
-      return at_end();
-    }
-    for (;;) {
-      size_t begin = out_.size();
-      if (*kept != 0) out_.push_back(',');
-      Member m;
-      if (!key(&m.key, keys_base)) return false;
-      if (!value(1, &m.kind, &m.raw)) return false;
-      if (visit(m, begin)) ++*kept;
-      else out_.resize(begin);
-      skip_ws();
-      if (p_ == end_) return false;
-      if (*p_ == '}') {
-        ++p_;
-        return at_end();
-      }
-      if (*p_ != ',') return false;
-      ++p_;
-      skip_ws();
-      if (p_ == end_ || *p_ == '}') return false;  // trailing comma: lenient syntax, json-c's call
-    }
+    return members(1, visit, kept) && at_end();
   }
 
  private:
@@ -167,31 +142,38 @@ class Rewriter {
     if (depth > kMaxDepth) return false;
     ++p_;
     out_.push_back('{');
+    size_t kept;
+    if (!members(depth, [](const Member&) { return true; }, &kept)) return false;
+    out_.append(" }");
+    return true;
+  }
+
+  /// The members of an object whose '{' was just read and written, up to and including its '}'
+  /// (not written: callers close it). Shared by nested objects and the top-level one.
+  template <typename Visit>
+  bool members(int depth, Visit&& visit, size_t* kept) {
     const size_t keys_base = keys_.size();
+    *kept = 0;
     skip_ws();
-    if (p_ != end_ && *p_ == '}') {
-      ++p_;
-      out_.append(" }");
-      return true;
-    }
-    for (bool first = true;; first = false) {
-      if (!first) out_.push_back(',');
-      std::string_view k, raw;
-      Kind kind;
-      if (!key(&k, keys_base) || !value(depth, &kind, &raw)) return false;
+    for (bool empty = true;; empty = false) {
+      if (empty && p_ != end_ && *p_ == '}') break;
+      const size_t begin = out_.size();
+      if (*kept != 0) out_.push_back(',');
+      Member m;
+      if (!key(&m.key, keys_base) || !value(depth, &m.kind, &m.raw)) return false;
+      if (visit(m)) ++*kept;
+      else out_.resize(begin);
       skip_ws();
       if (p_ == end_) return false;
-      if (*p_ == '}') {
-        ++p_;
-        keys_.resize(keys_base);
-        out_.append(" }");
-        return true;
-      }
+      if (*p_ == '}') break;
       if (*p_ != ',') return false;
       ++p_;
       skip_ws();
-      if (p_ == end_ || *p_ == '}') return false;
+      if (p_ == end_ || *p_ == '}') return false;  // trailing comma: lenient syntax, json-c's call
     }
+    ++p_;  // the '}'
+    keys_.resize(keys_base);
+    return true;
   }
 
   bool array(int depth) {
@@ -351,7 +333,7 @@ bool fast_publish_body(std::string_view payload, const IdentityFields& identity,
   size_t kept = 0;
   Rewriter rewriter(payload, &body);
   bool ok = rewriter.top_object(
-      [&](const Member& m, size_t) {
+      [&](const Member& m) {
         if (m.key == "App-Name") has_app_name = true;
         else if (m.key == "App-Version") has_app_version = true;
         else if (m.key == "Node") has_node = true;
@@ -409,7 +391,7 @@ bool fast_augment_delivery(std::string_view body, const DeliveryRules& rules, De
   };
   Rewriter rewriter(body, &text);
   bool ok = rewriter.top_object(
-      [&](const Member& m, size_t) {
+      [&](const Member& m) {
         if (m.key == "AMQP-Broker-Zone" || m.key == "AMQP-Received") {
           declined = true;  // replaced in place by json-c: rare, take that route
           return true;
