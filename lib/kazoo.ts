@@ -114,6 +114,8 @@ interface SubscriptionRecord {
   confirmed?: number;
   /** Every name the queue was declared under (a server-named queue is renamed on re-declare). */
   names: Set<string>;
+  /** Per consumer connection, the channel incarnation its current deliveries carry. */
+  epochs: Map<Link, number>;
   settle?: { resolve: (info: SubscriptionInfo) => void; reject: (e: KazooError) => void; failed?: KazooError };
 }
 
@@ -488,7 +490,7 @@ export class Kazoo extends EventEmitter {
       const producersUp = this.links.some((l) => l.open && (l.endpoint.primary || normalized.federate));
       if (this.state === 'connected' && !producersUp && !links.some((l) => l.open)) throw this.notConnected();
       const subId = this.nextSubId++;
-      const record: SubscriptionRecord = { subId, normalized, queue: normalized.native.queue, links, names: new Set() };
+      const record: SubscriptionRecord = { subId, normalized, queue: normalized.native.queue, links, names: new Set(), epochs: new Map() };
       this.subscriptions.set(subId, record);
       const promise = new Promise<SubscriptionInfo>((resolve, reject) => {
         record.settle = { resolve, reject };
@@ -600,7 +602,8 @@ export class Kazoo extends EventEmitter {
       this.waiters.delete(id);
       waiter.reject(new KazooError('CLOSED', 'kazoo: client is closed'));
     }
-    await this.lanes.idle();
+    // No final wait for the lanes: a handler that never settles must not hang close() (the grace
+    // period above already let the others finish; its message goes back to the broker).
   }
 
   // -------------------------------------------------------------------------------------------
@@ -653,7 +656,7 @@ export class Kazoo extends EventEmitter {
         this.onDelivery(link, event);
         break;
       case 'subscribed':
-        this.onSubscribed(link, event.subId, event.queue);
+        this.onSubscribed(link, event.subId, event.queue, event.epoch);
         break;
       case 'subfail':
         this.onSubscribeFailed(link, event.subId, event.error);
@@ -685,8 +688,10 @@ export class Kazoo extends EventEmitter {
     const info: ConnectionEvent = { event: state, role: link.role, host: link.endpoint.host, zone: link.endpoint.zone };
     if (reason) info.reason = reason;
     if (!link.open) {
-      // Declarations this link will never confirm until it is back: don't hold subscribe() on them.
       for (const record of this.subscriptions.values()) {
+        // Deliveries still queued from this connection are stale now (requeued by the broker).
+        record.epochs.delete(link);
+        // Declarations this link will never confirm until it is back: don't hold subscribe() on them.
         if (record.waiting?.delete(link) && record.waiting.size === 0) this.finishSubscribe(record);
       }
     }
@@ -712,9 +717,10 @@ export class Kazoo extends EventEmitter {
     }
   }
 
-  private onSubscribed(link: Link, subId: number, queue: string): void {
+  private onSubscribed(link: Link, subId: number, queue: string, epoch: number): void {
     const record = this.subscriptions.get(subId);
     if (!record) return;
+    record.epochs.set(link, epoch);
     // subscribe() reports the first name; unsubscribe() accepts any name it was declared under.
     if (record.names.size === 0) record.queue = queue;
     record.names.add(queue);
@@ -772,15 +778,20 @@ export class Kazoo extends EventEmitter {
     const record = d.subId === 0 ? undefined : this.subscriptions.get(d.subId);
     const c = this.config;
     const sub = record?.normalized;
-    const noAck = d.tag === 0;
+    // no_ack: 1 (the module's default) keeps its at-most-once meaning, but the broker sees manual
+    // acks with a prefetch: the message is acked when its handler starts, so at most `prefetch`
+    // of them wait in the lanes. Late query replies (tag 0) have nothing to settle.
+    const noAck = sub ? sub.native.noAck : true;
     const settle = (ack: boolean, requeue: boolean) => {
-      if (!noAck) link.connection.settle(d.subId, d.epoch, d.tag, ack, requeue);
+      if (d.tag !== 0) link.connection.settle(d.subId, d.epoch, d.tag, ack, requeue);
     };
     // Requeue (requeue_on_error) at most once: a message that failed again after a redelivery
     // goes to the dead-letter exchange instead of looping between broker and handler forever.
     const requeueOnError = (sub ? sub.requeueOnError : false) && !d.redelivered;
     if (d.payload === null) {
-      settle(false, false); // a body that is not JSON never will be
+      // A body that is not JSON never will be: never requeued (no_ack: 1 drops it, as the module).
+      if (noAck) settle(true, false);
+      else settle(false, false);
       this.reportError(
         new KazooError('INVALID_MESSAGE', `kazoo: a message on ${describeValue(d.routingKey)} is not a JSON object${noAck ? ' (dropped: no_ack)' : ''}`, {
           routingKey: d.routingKey,
@@ -809,7 +820,8 @@ export class Kazoo extends EventEmitter {
     }
     const { route, candidates } = resolved;
     if (!route) {
-      settle(false, requeueOnError);
+      if (noAck) settle(true, false);
+      else settle(false, requeueOnError);
       this.reportError(
         new KazooError('NO_ROUTE', `kazoo: no event route for ${candidates[0]} (tried ${candidates.join(', ')})`, {
           routingKey: d.routingKey,
@@ -820,10 +832,17 @@ export class Kazoo extends EventEmitter {
       return;
     }
     const waitForAck = !noAck && (sub ? sub.waitForConsumerAck : true);
-    if (!noAck && !waitForAck) settle(true, false);
+    const ackedOnReceipt = !noAck && !waitForAck;
+    if (ackedOnReceipt) settle(true, false);
     const lane = sub?.consistentWorker ? consistentWorker(d.workerKey, this.lanes.size) : this.lanes.nextLane();
     const payload = d.payload;
     this.lanes.push(lane, () => {
+      // Queued before its channel went away (reconnect, unsubscribe): the broker has requeued it
+      // and will deliver it again, so running it now would handle it twice.
+      // (One already acked on receipt is not coming back: it runs.)
+      const stale = record && (this.subscriptions.get(d.subId) !== record || record.epochs.get(link) !== d.epoch);
+      if (stale && !ackedOnReceipt) return;
+      if (noAck) settle(true, false);
       const event = new KazooEvent(route[0], payload, d.routingKey, d.exchange, d.redelivered, this.escapeChar);
       return this.runHandler(route[0], route[1], event, waitForAck ? settle : undefined, requeueOnError);
     });

@@ -76,7 +76,9 @@ export type NativeEvent =
   /**
    * A consumed message. subId 0 = a late query reply from the targeted queue.
    * payload is the $kzE text, or null when the body is not JSON (raw holds the body then).
-   * tag is 0 for no_ack deliveries; epoch identifies the channel incarnation the tag belongs to.
+   * Every subscription consumes with manual acks (tag > 0, to settle), no_ack: 1 ones included;
+   * tag is 0 only for late query replies (subId 0). epoch identifies the channel incarnation the
+   * tag belongs to.
    */
   | {
       t: 'delivery';
@@ -94,8 +96,11 @@ export type NativeEvent =
       /** Consistent-worker key: the consistentWorkerKey field's value when present, else the routing key. */
       workerKey: string;
     }
-  /** A subscription (re)declared on this connection; afterReconnect is true on a re-declare. */
-  | { t: 'subscribed'; subId: number; queue: string; afterReconnect: boolean }
+  /**
+   * A subscription (re)declared on this connection; afterReconnect is true on a re-declare.
+   * epoch is the channel incarnation its deliveries will carry from now on.
+   */
+  | { t: 'subscribed'; subId: number; epoch: number; queue: string; afterReconnect: boolean }
   /** Subscription subId failed to (re)declare on this connection. */
   | { t: 'subfail'; subId: number; error: NativeFailure }
   /** An asynchronous error not tied to a command (e.g. a publish channel closed by the broker). */

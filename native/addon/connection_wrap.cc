@@ -95,6 +95,7 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
     case core::EventType::Subscribed:
       o.Set("t", "subscribed");
       o.Set("subId", e.sub_id);
+      o.Set("epoch", e.epoch);
       o.Set("queue", e.queue);
       o.Set("afterReconnect", e.after_reconnect);
       break;

@@ -701,12 +701,15 @@ bool IoLoop::declare_subscription(SubscriptionState& state, bool after_reconnect
       undo.push_back(UndoStep{UndoStep::UnbindQueue, state.queue_name, sub.exchange, key});
     }
   }
-  if (!sub.no_ack) {
+  {
+    // Every subscription consumes with manual acks and a prefetch, no_ack: 1 included (lib/
+    // acks those when their handler starts): broker auto-ack has no flow control at all, and
+    // nothing may pile up without bound between the broker and the handlers.
     amqp_basic_qos(conn_, channel, 0, static_cast<uint16_t>(sub.prefetch), 0);
     if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "basic.qos", failure)) return give_up();
   }
   amqp_basic_consume_ok_t* consumed =
-      amqp_basic_consume(conn_, channel, bytes_of(state.queue_name), amqp_empty_bytes, 0, sub.no_ack, 0, amqp_empty_table);
+      amqp_basic_consume(conn_, channel, bytes_of(state.queue_name), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
   if (!rpc_ok(amqp_get_rpc_reply(conn_), channel, "basic.consume", failure)) return give_up();
   state.consumer_tag = consumed != nullptr ? string_of(consumed->consumer_tag) : std::string();
   state.channel = channel;
@@ -718,6 +721,7 @@ bool IoLoop::declare_subscription(SubscriptionState& state, bool after_reconnect
       event.type = EventType::Subscribed;
       event.sub_id = id;
       event.queue = state.queue_name;
+      event.epoch = state.epoch;
       event.after_reconnect = after_reconnect;
       emit(std::move(event));
       break;
@@ -923,7 +927,7 @@ void IoLoop::handle_deliver(int channel, const amqp_basic_deliver_t& deliver) {
   event.type = EventType::Delivery;
   event.sub_id = found->second;
   event.epoch = state.epoch;
-  event.delivery_tag = state.sub.no_ack ? 0 : tag;
+  event.delivery_tag = tag;
   event.redelivered = redelivered;
   event.exchange = std::move(exchange);
   if (view.valid) {

@@ -147,7 +147,9 @@ describe('subscribe(): exchange and queue flags (spec §10.2)', () => {
     expect(await queueRow(q)).toMatchObject({ durable: false, auto_delete: true, exclusive: false, arguments: [] });
     const consumers = await consumersOf(q);
     expect(consumers).toHaveLength(1);
-    expect(consumers[0].ack_required).toBe(false); // no_ack defaults to 1
+    // no_ack defaults to 1; kazoo-amqp still consumes with acks and a prefetch (acked when the
+    // handler starts), so nothing piles up without bound.
+    expect(consumers[0]).toMatchObject({ ack_required: true, prefetch_count: 64 });
   });
 
   it('shares top-level durable between the exchange and the queue without exchange-def/queue-def', async () => {
@@ -396,13 +398,41 @@ describe('subscribe(): prefetch', () => {
     expect(await channelOf(consumers[0].channel_pid)).toMatchObject({ prefetch_count: 37 });
   });
 
-  it('sets no prefetch for broker auto-ack (no_ack 1)', async () => {
+  it('bounds no_ack 1 too: manual acks with the prefetch, so a slow handler leaves the rest on the broker', async () => {
     const kz = await kazoo();
     const { x, q } = names();
-    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: '#', prefetch: 16 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = 0;
+    kz.eventRoute('kazoo:consumer-event-slow-one', async () => {
+      started++;
+      await gate;
+    });
+    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: '#', prefetch: 16, 'consistent-worker': 1 });
     const consumers = await consumersOf(q);
     expect(consumers).toHaveLength(1);
-    expect(consumers[0]).toMatchObject({ ack_required: false, prefetch_count: 0 });
+    expect(consumers[0]).toMatchObject({ ack_required: true, prefetch_count: 16 });
+    for (let i = 0; i < 200; i++) publish(x, 'same.key', { 'Event-Category': 'slow', 'Event-Name': 'one', Seq: i });
+    // One lane (same key) blocked on its first handler: the broker holds what exceeds the prefetch.
+    await waitFor(async () => (await observer.channel.checkQueue(q)).messageCount >= 200 - 16 - 1, 10_000, 'messages held back');
+    expect(started).toBe(1);
+    release();
+    await waitFor(() => started === 200, 15_000, 'every message handled');
+  });
+
+  it('close() returns after its grace period even when a handler never settles, and the message goes back', async () => {
+    const kz = await kazoo();
+    const { x, q } = names();
+    let started = false;
+    kz.eventRoute('kazoo:consumer-event-stuck-forever', () => {
+      started = true;
+      return new Promise<void>(() => undefined);
+    });
+    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: '#', no_ack: 0, auto_delete: 0 });
+    publish(x, 'k', { 'Event-Category': 'stuck', 'Event-Name': 'forever' });
+    await waitFor(() => started, 10_000, 'the handler to start');
+    await kz.close(); // hanging here would fail the test by its timeout
+    await waitFor(async () => (await observer.channel.checkQueue(q)).messageCount === 1, 10_000, 'the message requeued');
   });
 
   it('gives each subscription its own channel and prefetch', async () => {
@@ -431,7 +461,7 @@ describe('subscribe(): the 4-argument form', () => {
     expect(keysOf(await bindingsTo(q))).toEqual([`${x}|route.key|queue`]);
     const consumers = await consumersOf(q);
     expect(consumers).toHaveLength(1);
-    expect(consumers[0]).toMatchObject({ ack_required: false, prefetch_count: 0 });
+    expect(consumers[0]).toMatchObject({ ack_required: true, prefetch_count: 64 });
     publish(x, 'route.key', { 'Event-Category': 'four', 'Event-Name': 'args' });
     await waitFor(() => got.length === 1, 10_000, 'the delivery');
     expect(got[0].name).toBe('kazoo:consumer-event');
