@@ -156,8 +156,8 @@ export interface KazooConfig {
   /** 0|1, default 1. Publisher confirms: a publish resolves when the broker has confirmed it. */
   amqp_publisher_confirms?: Flag;
   /**
-   * int 1..65535, default 64. `basic.qos` prefetch of each `no_ack: 0` subscription's channel
-   * (a subscription's own `prefetch` overrides it); `no_ack: 1` deliveries are not bounded by it.
+   * int 1..65535, default 64. `basic.qos` prefetch of each subscription's channel (a
+   * subscription's own `prefetch` overrides it): at most this many deliveries wait for a handler.
    */
   amqp_consumer_prefetch?: number;
   /**

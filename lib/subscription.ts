@@ -47,7 +47,10 @@ export interface SubscriptionDescription {
     string,
     { type?: string; passive?: FlagLike; durable?: FlagLike; auto_delete?: FlagLike; internal?: FlagLike; routing?: string | string[] }
   >;
-  /** Default 1: broker auto-ack. 0: manual acknowledgement (see `wait_for_consumer_ack`). */
+  /**
+   * Default 1: at most once, acked when the handler starts (the broker sees manual acks, so the
+   * prefetch bounds what waits). 0: acknowledged per `wait_for_consumer_ack`, nacked on failure.
+   */
   no_ack?: FlagLike;
   /** Default 1: with `no_ack: 0`, ack after the handler's promise resolves; 0: ack on receipt. */
   wait_for_consumer_ack?: FlagLike;
