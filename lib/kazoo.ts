@@ -733,6 +733,8 @@ export class Kazoo extends EventEmitter {
   private onSubscribeFailed(link: Link, subId: number, failure: NativeFailure): void {
     const record = this.subscriptions.get(subId);
     if (!record) return;
+    // Its channel is gone: deliveries still waiting in the lanes are stale (requeued by the broker).
+    record.epochs.delete(link);
     const error = KazooError.from({ ...failure, queue: record.queue, host: link.endpoint.host });
     if (record.settle && record.waiting?.has(link)) {
       // The first declaration failed: nothing stays half-declared on the other connections.
@@ -776,6 +778,8 @@ export class Kazoo extends EventEmitter {
       return;
     }
     const record = d.subId === 0 ? undefined : this.subscriptions.get(d.subId);
+    // Unsubscribed meanwhile: its channel is being closed and the broker requeues what it sent.
+    if (d.subId !== 0 && record === undefined) return;
     const c = this.config;
     const sub = record?.normalized;
     // no_ack: 1 (the module's default) keeps its at-most-once meaning, but the broker sees manual

@@ -64,7 +64,7 @@ export interface SubscriptionDescription {
   'consistent-worker'?: FlagLike;
   /** Top-level payload field whose value is hashed; absent → the routing key. */
   'consistent-worker-key'?: string;
-  /** kazoo-amqp: basic.qos prefetch for `no_ack: 0` (default `amqp_consumer_prefetch`). */
+  /** kazoo-amqp: basic.qos prefetch (default `amqp_consumer_prefetch`): at most this many deliveries wait for a handler. */
   prefetch?: number;
   /** kazoo-amqp: nack with requeue when a handler fails (default `requeue_on_error`). */
   requeue_on_error?: FlagLike;
