@@ -15,7 +15,7 @@ namespace kazoo::core {
 template <typename T>
 class MpscQueue {
  public:
-  MpscQueue() : head_(&stub_), tail_(&stub_) {}
+  MpscQueue() : head_(&sentinel_), tail_(&sentinel_) {}
   MpscQueue(const MpscQueue&) = delete;
   MpscQueue& operator=(const MpscQueue&) = delete;
 
@@ -36,7 +36,7 @@ class MpscQueue {
   bool pop(T& out) {
     Node* tail = tail_;
     Node* next = tail->next.load(std::memory_order_acquire);
-    if (tail == &stub_) {
+    if (tail == &sentinel_) {
       if (next == nullptr) return false;
       tail_ = next;
       tail = next;
@@ -49,10 +49,10 @@ class MpscQueue {
       return true;
     }
     if (tail != head_.load(std::memory_order_acquire)) return false;  // a push is mid-flight
-    // Re-insert the stub so the last real node can be handed out.
-    stub_.next.store(nullptr, std::memory_order_relaxed);
-    Node* prev = head_.exchange(&stub_, std::memory_order_acq_rel);
-    prev->next.store(&stub_, std::memory_order_release);
+    // Re-insert the sentinel node so the last real node can be handed out.
+    sentinel_.next.store(nullptr, std::memory_order_relaxed);
+    Node* prev = head_.exchange(&sentinel_, std::memory_order_acq_rel);
+    prev->next.store(&sentinel_, std::memory_order_release);
     next = tail->next.load(std::memory_order_acquire);
     if (next == nullptr) return false;
     tail_ = next;
@@ -71,7 +71,7 @@ class MpscQueue {
 
   std::atomic<Node*> head_;  // producers swap here
   Node* tail_;               // consumer-owned
-  Node stub_;
+  Node sentinel_;
 };
 
 }  // namespace kazoo::core
