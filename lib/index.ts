@@ -15,6 +15,6 @@ export { KazooError, type KazooErrorCode, type KazooErrorDetails } from './error
 export { DEFAULTS, resolveConfig, type KazooConfig, type ResolvedConfig } from './config';
 export { encode, type EncodeCompat, type EncodeOptions } from './encode';
 export { json, jsonCount, type JsonPathOptions } from './json';
-export { consumerEventCandidates, normalizeRouteName, connectionEventPayload } from './route-names';
+export { CONSUMER_EVENT_ROUTE, consumerEventCandidates, normalizeRouteName, connectionEventPayload } from './route-names';
 export { coreHash, consistentWorker } from './core-hash';
 export type { SubscriptionDescription } from './subscription';

@@ -7,14 +7,14 @@ import { EventEmitter } from 'node:events';
 import { emitConfigWarnings, resolveConfig, type KazooConfig, type ResolvedConfig } from './config';
 import type { ServerEndpoint } from './connection-url';
 import { consistentWorker } from './core-hash';
-import { describeValue, invalid, KazooError, type KazooErrorCode } from './errors';
+import { describeValue, invalid, KazooError } from './errors';
 import { encode } from './encode';
 import { parseHeaders } from './headers';
 import { json } from './json';
 import { KazooMessage, KazooReply } from './message';
 import * as native from './native';
 import type { NativeEvent, NativeFailure } from './native';
-import { connectionEventPayload, consumerEventCandidates, CONSUMER_EVENT_ROUTE, normalizeRouteName } from './route-names';
+import { connectionEventPayload, consumerEventCandidates, normalizeRouteName } from './route-names';
 import { normalizeSubscription, type NormalizedSubscription, type SubscriptionDescription } from './subscription';
 import { WorkerLanes } from './worker-lanes';
 
@@ -937,6 +937,3 @@ export class Kazoo extends EventEmitter {
     else process.emitWarning(error.message, { code: `KAZOO_${error.code}` as string, type: 'KazooWarning' });
   }
 }
-
-export type { KazooErrorCode };
-export { CONSUMER_EVENT_ROUTE };
