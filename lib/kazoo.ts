@@ -35,7 +35,11 @@ export interface QueryOptions extends PublishOptions {
 
 /** The `'connection'` event's argument. */
 export interface ConnectionEvent {
-  event: 'open' | 'closed';
+  /**
+   * `open` / `closed`; `blocked` / `unblocked` when the broker's flow control (a memory or disk
+   * alarm, `connection.blocked`) holds this connection's publishes and when it lets them go.
+   */
+  event: 'open' | 'closed' | 'blocked' | 'unblocked';
   /**
    * Which of the server's connections: `producer` (publishes and query replies) or `consumer`
    * (subscriptions, opened with the first subscription). The module likewise reports its
@@ -44,7 +48,7 @@ export interface ConnectionEvent {
   role: 'producer' | 'consumer';
   host: string;
   zone: string;
-  /** Why a connection closed (never contains credentials). */
+  /** Why a connection closed or was blocked (never contains credentials). */
   reason?: string;
 }
 
@@ -652,6 +656,17 @@ export class Kazoo extends EventEmitter {
       case 'conn':
         this.onConnectionEvent(link, event.state, event.reason);
         break;
+      case 'blocked': {
+        const info: ConnectionEvent = {
+          event: event.blocked ? 'blocked' : 'unblocked',
+          role: link.role,
+          host: link.endpoint.host,
+          zone: link.endpoint.zone,
+        };
+        if (event.reason) info.reason = event.reason;
+        this.emit('connection', info);
+        break;
+      }
       case 'delivery':
         this.onDelivery(link, event);
         break;

@@ -71,6 +71,8 @@ export type NativeEvent =
   | { t: 'reply'; id: number; payload: string; routingKey: string; elapsedMs: number }
   /** Query `id` timed out after elapsedMs. */
   | { t: 'timeout'; id: number; elapsedMs: number }
+  /** The broker blocked (memory/disk alarm) or unblocked this connection (connection.blocked). */
+  | { t: 'blocked'; blocked: boolean; reason?: string }
   /** Connection opened or closed (lib/route-names.ts builds the module's event text from it). */
   | { t: 'conn'; state: 'open' | 'closed'; host: string; zone: string; reason?: string }
   /**

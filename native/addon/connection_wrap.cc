@@ -90,6 +90,11 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       o.Set("zone", e.zone);
       if (!e.reason.empty()) o.Set("reason", e.reason);
       break;
+    case core::EventType::Blocked:
+      o.Set("t", "blocked");
+      o.Set("blocked", e.open);
+      if (!e.reason.empty()) o.Set("reason", e.reason);
+      break;
     case core::EventType::Delivery:  // DeliveryToJs
       break;
     case core::EventType::Subscribed:

@@ -152,12 +152,13 @@ bool IoLoop::connect_once(std::string* reason) {
     // broker never tells a consumer that its queue was deleted.
     amqp_table_entry_t capabilities[] = {
         bool_entry("consumer_cancel_notify"), bool_entry("publisher_confirms"), bool_entry("basic.nack"),
-        bool_entry("exchange_exchange_bindings"), bool_entry("authentication_failure_close")};
+        bool_entry("exchange_exchange_bindings"), bool_entry("authentication_failure_close"),
+        bool_entry("connection.blocked")};
     std::string connection_name = "kazoo-amqp " + identity_.node + (options_.consumer_role ? " consumer" : " producer");
     amqp_table_entry_t properties[3];
     properties[0].key = amqp_cstring_bytes("capabilities");
     properties[0].value.kind = AMQP_FIELD_KIND_TABLE;
-    properties[0].value.value.table = amqp_table_t{5, capabilities};
+    properties[0].value.value.table = amqp_table_t{6, capabilities};
     properties[1].key = amqp_cstring_bytes("connection_name");
     properties[1].value.kind = AMQP_FIELD_KIND_UTF8;
     properties[1].value.value.bytes = bytes_of(connection_name);
@@ -877,6 +878,19 @@ void IoLoop::handle_method(const amqp_frame_t& frame) {
         Failure ignored;
         rpc_ok(amqp_get_rpc_reply(conn_), channel, "channel.close", &ignored);
       }
+      break;
+    }
+    case AMQP_CONNECTION_BLOCKED_METHOD:
+    case AMQP_CONNECTION_UNBLOCKED_METHOD: {
+      // Broker flow control (memory or disk alarm): publishes wait in the socket until it lifts.
+      // Said out loud, so an application can tell a stalled bus from a slow one.
+      Event event;
+      event.type = EventType::Blocked;
+      event.open = frame.payload.method.id == AMQP_CONNECTION_BLOCKED_METHOD;
+      if (event.open) event.reason = string_of(static_cast<amqp_connection_blocked_t*>(frame.payload.method.decoded)->reason);
+      event.host = options_.host;
+      event.zone = options_.zone;
+      emit(std::move(event));
       break;
     }
     case AMQP_BASIC_RETURN_METHOD: {

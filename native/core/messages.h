@@ -98,7 +98,7 @@ struct Failure {
   int64_t position = -1;
 };
 
-enum class EventType { Done, Fail, Reply, Timeout, Conn, Delivery, Subscribed, SubFail, Error };
+enum class EventType { Done, Fail, Reply, Timeout, Conn, Blocked, Delivery, Subscribed, SubFail, Error };
 
 struct Event {
   EventType type = EventType::Done;

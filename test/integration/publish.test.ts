@@ -4,6 +4,7 @@
  * refusals neither lose later messages nor go unnoticed.
  */
 import type * as amqplib from 'amqplib';
+import { execFileSync } from 'node:child_process';
 import { DEFAULTS, Kazoo, KazooError } from '../../lib';
 import { AMQP_URL, connectedKazoo, drainQueue, openObserver, uniqueName, waitFor } from '../support/broker';
 
@@ -330,6 +331,26 @@ describe('publish() and the connection state', () => {
     await waitFor(() => events.length === 2);
     expect(events[0]).toEqual({ event: 'open', role: 'producer', host: '127.0.0.1', zone: 'local' });
     expect(events[1]).toMatchObject({ event: 'closed', role: 'producer', host: '127.0.0.1', zone: 'local' });
+  });
+
+  it('reports broker flow control (connection.blocked) and delivers the held publish once it lifts', async () => {
+    const client = await connectedKazoo({ node_hostname: NODE });
+    const events: string[] = [];
+    client.on('connection', (e) => events.push(`${e.role}:${e.event}`));
+    // A memory alarm: RabbitMQ blocks every publishing connection until the watermark is back.
+    execFileSync('rabbitmqctl', ['set_vm_memory_high_watermark', '0'], { stdio: 'ignore' });
+    try {
+      const held = client.publish(exchange, 'a.b', '{"held":1}');
+      await waitFor(() => events.includes('producer:blocked'), 20_000, 'connection.blocked');
+      execFileSync('rabbitmqctl', ['set_vm_memory_high_watermark', '0.4'], { stdio: 'ignore' });
+      await waitFor(() => events.includes('producer:unblocked'), 20_000, 'connection.unblocked');
+      await held;
+      const [m] = await drainQueue(observer.channel, queue, 1);
+      expect(JSON.parse(m.content.toString()).held).toBe(1);
+    } finally {
+      execFileSync('rabbitmqctl', ['set_vm_memory_high_watermark', '0.4'], { stdio: 'ignore' });
+      await client.close();
+    }
   });
 
   it('close() is idempotent and waits for confirms of publishes in flight', async () => {
