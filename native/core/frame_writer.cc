@@ -102,6 +102,10 @@ void FrameWriter::publish(uint16_t channel, std::string_view exchange, std::stri
   }
 }
 
+void FrameWriter::heartbeat() {
+  end_frame(begin_frame(8, 0));  // frame type 8, channel 0, empty payload
+}
+
 void FrameWriter::ack(uint16_t channel, uint64_t delivery_tag) {
   size_t at = begin_frame(kFrameMethod, channel);
   u16(kBasicClass);

@@ -20,6 +20,7 @@ class FrameWriter {
                uint32_t frame_max);
   void ack(uint16_t channel, uint64_t delivery_tag);
   void nack(uint16_t channel, uint64_t delivery_tag, bool requeue);
+  void heartbeat();
 
   bool empty() const { return buffer_.empty(); }
   size_t size() const { return buffer_.size(); }

@@ -49,6 +49,7 @@ constexpr int kFrameBurst = 1024;
 constexpr int kIdlePollMs = 1000;
 constexpr int kCloseDrainMs = 2000;
 constexpr int kFrameMax = 131072;
+constexpr size_t kOutHighWater = 8u << 20;
 
 }  // namespace
 
@@ -184,6 +185,7 @@ bool IoLoop::connect_once(std::string* reason) {
     }
   }
   connected_ = true;
+  blocked_ = false;
   raw_writes_ = !options_.tls;
   frame_max_ = static_cast<uint32_t>(amqp_get_frame_max(conn_));
   out_.clear();
@@ -289,7 +291,7 @@ void IoLoop::serve() {
   while (!stopping_ && !lost_) {
     owner_.wake_pending_.store(false, std::memory_order_seq_cst);
     bool more_commands = process_commands(kCommandBurst);
-    if (!lost_) flush_out();
+    if (!lost_) flush_out(false);
     if (stopping_ || lost_) break;
     bool more_frames = read_frames();
     if (lost_) break;
@@ -298,13 +300,15 @@ void IoLoop::serve() {
     if (lost_ || stopping_) break;
     if (more_commands || more_frames || amqp_frames_enqueued(conn_) || amqp_data_in_buffer(conn_)) continue;
 
-    pollfd fds[2] = {{sock, POLLIN, 0}, {owner_.wake_fd_, POLLIN, 0}};
+    const short sock_events = static_cast<short>(out_.empty() ? POLLIN : (POLLIN | POLLOUT));
+    pollfd fds[2] = {{sock, sock_events, 0}, {owner_.wake_fd_, POLLIN, 0}};
     int rc = poll(fds, 2, poll_timeout_ms());
     if (rc < 0 && errno != EINTR) {
       mark_lost("poll failed");
       break;
     }
     socket_readable_ = rc > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR));
+    if (rc > 0 && (fds[0].revents & POLLOUT) && !flush_out(false)) break;
     if (rc > 0 && (fds[1].revents & POLLIN)) {
       uint64_t count;
       ssize_t ignored = read(owner_.wake_fd_, &count, sizeof count);
@@ -445,6 +449,9 @@ bool IoLoop::process_commands(size_t limit) {
   Command command;
   for (size_t n = 0; n < limit; ++n) {
     if (stopping_ || lost_) return false;
+    // The broker is not reading (flow control) and frames pile up: leave commands queued until
+    // the socket drains; their promises stay pending, which is the back-pressure JS sees.
+    if (out_.size() >= kOutHighWater) return false;
     if (!owner_.commands_.pop(command)) return false;
     handle_command(command);
   }
@@ -523,7 +530,7 @@ void IoLoop::handle_publish(Command& command, bool is_query) {
   if (raw_writes_) {
     out_.publish(static_cast<uint16_t>(channel), command.exchange, command.routing_key, command.headers, body.body,
                  frame_max_);
-    if (out_.size() >= (256u << 10) && !flush_out()) {
+    if (out_.size() >= (256u << 10) && !flush_out(false)) {
       fail(command.id, make_failure("CONNECTION_LOST", "kazoo: connection lost while publishing (" + lost_reason_ + ")"));
       return;
     }
@@ -887,6 +894,9 @@ void IoLoop::handle_method(const amqp_frame_t& frame) {
       Event event;
       event.type = EventType::Blocked;
       event.open = frame.payload.method.id == AMQP_CONNECTION_BLOCKED_METHOD;
+      // RabbitMQ stops its heartbeats to a blocked connection: silence is not a dead peer then.
+      blocked_ = event.open;
+      last_recv_ = Clock::now();
       if (event.open) event.reason = string_of(static_cast<amqp_connection_blocked_t*>(frame.payload.method.decoded)->reason);
       event.host = options_.host;
       event.zone = options_.zone;
@@ -1169,19 +1179,25 @@ void IoLoop::service_timers() {
   // so it sends its own at half the interval and watches for two silent intervals.
   const int64_t interval_ms = options_.heartbeat_sec * 1000;
   if (ms_between(last_heartbeat_sent_, now) >= interval_ms / 2) {
-    if (!flush_out()) return;
-    amqp_frame_t heartbeat;
-    std::memset(&heartbeat, 0, sizeof heartbeat);
-    heartbeat.frame_type = AMQP_FRAME_HEARTBEAT;
-    heartbeat.channel = 0;
-    int rc = amqp_send_frame(conn_, &heartbeat);
-    if (rc != AMQP_STATUS_OK) {
-      mark_lost(std::string("heartbeat send failed: ") + amqp_error_string2(rc));
-      return;
+    if (raw_writes_) {
+      // Queued behind whatever is waiting to go out, never blocking the loop.
+      out_.heartbeat();
+      if (!flush_out(false)) return;
+    } else {
+      if (!flush_out()) return;
+      amqp_frame_t heartbeat;
+      std::memset(&heartbeat, 0, sizeof heartbeat);
+      heartbeat.frame_type = AMQP_FRAME_HEARTBEAT;
+      heartbeat.channel = 0;
+      int rc = amqp_send_frame(conn_, &heartbeat);
+      if (rc != AMQP_STATUS_OK) {
+        mark_lost(std::string("heartbeat send failed: ") + amqp_error_string2(rc));
+        return;
+      }
     }
     last_heartbeat_sent_ = now;
   }
-  if (ms_between(last_recv_, now) > 2 * interval_ms) mark_lost("missed broker heartbeats");
+  if (!blocked_ && ms_between(last_recv_, now) > 2 * interval_ms) mark_lost("missed broker heartbeats");
 }
 
 int IoLoop::poll_timeout_ms() const {
@@ -1217,8 +1233,13 @@ void IoLoop::emit_connection_event(bool open, const std::string& reason) {
   emit(std::move(event));
 }
 
-bool IoLoop::flush_out() {
+bool IoLoop::flush_out(bool wait) {
   if (out_.empty()) return !lost_;
+  // With heartbeats on, rabbitmq-c writes a heartbeat frame straight to the socket from inside
+  // its frame reads whenever its own timer says so; with a partial frame still queued here that
+  // would land mid-frame and corrupt the stream (the broker closes with invalid_frame_end_marker).
+  // So the queue is only left partly sent when heartbeats are off (the module's default).
+  if (options_.heartbeat_sec > 0) wait = true;
   if (lost_ || conn_ == nullptr) {
     out_.clear();
     return false;
@@ -1234,6 +1255,12 @@ bool IoLoop::flush_out() {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !wait) {
+      // The hot path does not wait: the rest goes out when poll() says the socket has room,
+      // and meanwhile frames keep being read (a broker memory alarm can last minutes).
+      out_.consume(sent);
+      return true;
+    }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       // The broker is not reading (flow control): wait for room, bounded like an RPC.
       int left = static_cast<int>(ms_between(Clock::now(), deadline));

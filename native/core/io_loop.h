@@ -97,9 +97,10 @@ class IoLoop {
   void emit(Event&& event) { owner_.push_event(std::move(event)); }
   void emit_connection_event(bool open, const std::string& reason);
   void mark_lost(const std::string& reason);
-  /// Sends the frames batched in out_. Every path that lets rabbitmq-c write calls this first,
-  /// so frames leave in the order they were produced.
-  bool flush_out();
+  /// Sends the frames batched in out_. Every path that lets rabbitmq-c write calls this first
+  /// (wait = true: all of it, bounded by 10 s), so frames leave in the order they were produced;
+  /// the hot path sends what the socket takes (wait = false) and polls for room for the rest.
+  bool flush_out(bool wait = true);
 
   Connection& owner_;
   const ConnectionOptions& options_;
@@ -131,6 +132,7 @@ class IoLoop {
   bool socket_readable_ = false;
   FrameWriter out_;
   bool raw_writes_ = false;  // plain TCP: hot-path frames are batched in out_
+  bool blocked_ = false;     // connection.blocked received (broker flow control)
   uint32_t frame_max_ = 131072;
 };
 

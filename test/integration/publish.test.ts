@@ -353,6 +353,34 @@ describe('publish() and the connection state', () => {
     }
   });
 
+  it('keeps the connection through a long block with the socket full, and delivers everything after', async () => {
+    // Heartbeats off (the module's default): the I/O thread then keeps reading while the rest waits.
+    const client = await connectedKazoo({ node_hostname: NODE });
+    const events: string[] = [];
+    client.on('connection', (e) => events.push(`${e.role}:${e.event}`));
+    const big = 'x'.repeat(8000);
+    execFileSync('rabbitmqctl', ['set_vm_memory_high_watermark', '0'], { stdio: 'ignore' });
+    let pending: Promise<void>[] = [];
+    try {
+      // ~24 MB: far more than the socket buffers hold while the broker is not reading.
+      pending = Array.from({ length: 3000 }, (_, i) => client.publish(exchange, 'a.b', { Seq: i, Fill: big }));
+      await waitFor(() => events.includes('producer:blocked'), 20_000, 'connection.blocked');
+      // Longer than any send timeout: the loop must keep reading frames and heartbeats meanwhile.
+      await new Promise((r) => setTimeout(r, 12_000));
+      expect(events).not.toContain('producer:closed');
+    } finally {
+      execFileSync('rabbitmqctl', ['set_vm_memory_high_watermark', '0.4'], { stdio: 'ignore' });
+    }
+    try {
+      await Promise.all(pending);
+      const messages = await drainQueue(observer.channel, queue, 3000, 30_000);
+      expect(messages).toHaveLength(3000);
+      expect(events).not.toContain('producer:closed');
+    } finally {
+      await client.close();
+    }
+  }, 90_000);
+
   it('close() is idempotent and waits for confirms of publishes in flight', async () => {
     const client = await connectedKazoo({ node_hostname: NODE });
     const pending = Array.from({ length: 300 }, (_, i) => client.publish(exchange, 'a.b', { Seq: i }));
