@@ -102,7 +102,6 @@ interface Link {
   /** Settled once the first connect attempt opened or failed. */
   firstAttempt: Promise<void>;
   markAttempted: () => void;
-  everOpened: boolean;
   /** A CONNECT_FAILED was reported since the last open. */
   failing?: boolean;
 }
@@ -220,7 +219,6 @@ export class Kazoo extends EventEmitter {
         attempting: false,
         firstAttempt,
         markAttempted,
-        everOpened: false,
       } as Link;
       link.connection = new native.Connection(
         {
@@ -695,7 +693,6 @@ export class Kazoo extends EventEmitter {
   private onConnectionEvent(link: Link, state: 'open' | 'closed', reason?: string): void {
     link.open = state === 'open';
     if (link.open) {
-      link.everOpened = true;
       link.failing = false;
     }
     link.attempting = false;
@@ -720,16 +717,14 @@ export class Kazoo extends EventEmitter {
       name: state,
     });
     const route = this.findRoute(candidates);
-    if (route && this.held) {
-      const held = this.held;
-      held.push(() => this.lanes.push(this.lanes.nextLane(), () =>
-        this.runHandler(route[0], route[1], new KazooEvent(route[0], payload, '', '', false, this.escapeChar)),
-      ));
-    } else if (route) {
+    if (!route) return;
+    const dispatch = () =>
       this.lanes.push(this.lanes.nextLane(), () =>
         this.runHandler(route[0], route[1], new KazooEvent(route[0], payload, '', '', false, this.escapeChar)),
       );
-    }
+    // Held like deliveries until kazoo:mod-init has run.
+    if (this.held) this.held.push(dispatch);
+    else dispatch();
   }
 
   private onSubscribed(link: Link, subId: number, queue: string, epoch: number): void {

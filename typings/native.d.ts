@@ -154,8 +154,6 @@ export declare class Connection {
   constructor(options: NativeConnectionOptions, onBatch: NativeBatchCallback);
   /** Starts the I/O thread, which connects and keeps reconnecting until close(). */
   start(): void;
-  /** True while the AMQP connection is open (as last reported by the I/O thread). */
-  isOpen(): boolean;
   /** headers: flat [k1, v1, k2, v2, ...] or null. */
   publish(id: number, exchange: string, routingKey: string, payload: string, headers: string[] | null): void;
   query(

@@ -180,7 +180,6 @@ Napi::Function ConnectionWrap::Define(Napi::Env env) {
   return DefineClass(env, "Connection",
                      {
                          InstanceMethod<&ConnectionWrap::Start>("start"),
-                         InstanceMethod<&ConnectionWrap::IsOpen>("isOpen"),
                          InstanceMethod<&ConnectionWrap::Publish>("publish"),
                          InstanceMethod<&ConnectionWrap::Query>("query"),
                          InstanceMethod<&ConnectionWrap::Subscribe>("subscribe"),
@@ -232,10 +231,6 @@ Napi::Value ConnectionWrap::Start(const Napi::CallbackInfo& info) {
   bridge_->cleanup_hook = true;
   bridge_->connection->start();
   return env.Undefined();
-}
-
-Napi::Value ConnectionWrap::IsOpen(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), bridge_ && bridge_->connection->is_open());
 }
 
 Napi::Value ConnectionWrap::Publish(const Napi::CallbackInfo& info) {

@@ -30,7 +30,6 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info);
-  Napi::Value IsOpen(const Napi::CallbackInfo& info);
   Napi::Value Publish(const Napi::CallbackInfo& info);
   Napi::Value Query(const Napi::CallbackInfo& info);
   Napi::Value Subscribe(const Napi::CallbackInfo& info);

@@ -40,8 +40,6 @@ class Connection {
   bool pop_event(Event& out) { return events_.pop(out); }
   /// Draining thread only: ids of commands that simply succeeded (the hot path of publish).
   bool pop_done(uint32_t& id) { return done_.pop(id); }
-  /// Whether the AMQP connection is open right now.
-  bool is_open() const { return open_.load(std::memory_order_acquire); }
   /// Whether start() ran and the thread has not been joined.
   bool running() const { return thread_.joinable(); }
   /// Queues the Close command (once; later calls return false). Its id is reported done.
@@ -64,7 +62,6 @@ class Connection {
   int wake_fd_ = -1;  // eventfd the I/O thread polls beside the socket
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> js_scheduled_{false};
-  std::atomic<bool> open_{false};
   std::atomic<bool> close_posted_{false};
   bool events_unannounced_ = false;  // I/O thread only
   std::thread thread_;

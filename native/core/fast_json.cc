@@ -44,8 +44,6 @@ std::string decode(std::string_view raw) {
   return out;
 }
 
-void escape_into(std::string& out, std::string_view s) { append_json_escaped(out, s); }
-
 /// Reads strict JSON and writes json-c's spaced format in one pass; declines (ok() == false) on
 /// anything where json-c's lenient parser could read it differently.
 class Rewriter {
@@ -105,7 +103,7 @@ class Rewriter {
     if (p_ == end_ || *p_ != ':') return false;
     ++p_;
     out_.append(" \"");
-    escape_into(out_, *key);
+    append_json_escaped(out_, *key);
     out_.append("\": ");
     return true;
   }
@@ -313,9 +311,9 @@ class Rewriter {
 void append_field(std::string& out, size_t* kept, std::string_view key, std::string_view value) {
   if (*kept != 0) out.push_back(',');
   out.append(" \"");
-  escape_into(out, key);
+  append_json_escaped(out, key);
   out.append("\": \"");
-  escape_into(out, value);
+  append_json_escaped(out, value);
   out.push_back('"');
   ++*kept;
 }
@@ -323,7 +321,7 @@ void append_field(std::string& out, size_t* kept, std::string_view key, std::str
 }  // namespace
 
 bool fast_publish_body(std::string_view payload, const IdentityFields& identity, std::string_view server_id_member,
-                       std::string_view msg_id_if_absent, PublishBody* out, bool* used_generated_id) {
+                       std::string_view msg_id_if_absent, PublishBody* out) {
   std::string& body = out->body;
   body.clear();
   body.reserve(payload.size() + identity.node.size() * 2 + server_id_member.size() + 128);
@@ -356,7 +354,6 @@ bool fast_publish_body(std::string_view payload, const IdentityFields& identity,
   if (!has_app_name) member(identity.app_name);
   if (!has_app_version) member(identity.app_version);
   if (!has_node) member(identity.node);
-  *used_generated_id = !has_msg_id;
   if (has_msg_id) {
     out->msg_id = decode(msg_id_raw);
   } else {
@@ -420,7 +417,7 @@ bool fast_augment_delivery(std::string_view body, const DeliveryRules& rules, De
   if (has_server_id && !server_id.empty()) {
     std::string rewritten = "consumer://" + std::to_string(rules.server_id) + "/" + server_id;
     text.append(", \"Server-ID\": \"");
-    escape_into(text, rewritten);
+    append_json_escaped(text, rewritten);
     text.push_back('"');
   }
   text.append(" }");

@@ -21,7 +21,7 @@ struct DeliveryRules;
 /// `server_id_member` is server_id_field(server id); `msg_id_if_absent` (a UUID) is injected
 /// when the payload has no Msg-ID.
 bool fast_publish_body(std::string_view payload, const IdentityFields& identity, std::string_view server_id_member,
-                       std::string_view msg_id_if_absent, PublishBody* out, bool* used_generated_id);
+                       std::string_view msg_id_if_absent, PublishBody* out);
 
 /// augment_delivery's fast route. Returns false (view unspecified) to decline.
 bool fast_augment_delivery(std::string_view body, const DeliveryRules& rules, DeliveryView* view);

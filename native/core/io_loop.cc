@@ -194,7 +194,6 @@ bool IoLoop::connect_once(std::string* reason) {
     connected_ = false;
     goto failed;
   }
-  owner_.open_.store(true, std::memory_order_release);
   emit_connection_event(true, "");
   {
     // Re-declare every subscription made so far (after a reconnect, or made before connecting).
@@ -341,7 +340,6 @@ void IoLoop::drain_confirms_before_close() {
 }
 
 void IoLoop::teardown(const std::string& reason) {
-  owner_.open_.store(false, std::memory_order_release);
   // Publishes the broker never confirmed: their fate is unknown, say so rather than drop them.
   for (auto& ch : publish_channels_) {
     for (auto& u : ch.unconfirmed) {

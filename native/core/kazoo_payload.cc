@@ -45,9 +45,9 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
                         std::string_view server_id, PublishBody* out, Failure* err, JsonRoute route,
                         std::string_view fixed_msg_id, const IdentityFields* fields,
                         const std::string* server_id_member) {
+  // One Msg-ID per publish, whichever route builds the body (used only when the payload has none).
+  const std::string generated = fixed_msg_id.empty() ? new_msg_id() : std::string(fixed_msg_id);
   if (route != JsonRoute::Reference) {
-    std::string generated = fixed_msg_id.empty() ? new_msg_id() : std::string(fixed_msg_id);
-    bool used_generated = false;
     std::optional<IdentityFields> own_fields;
     if (fields == nullptr) fields = &own_fields.emplace(identity);
     std::string own_member;
@@ -55,7 +55,7 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
       own_member = server_id_field(server_id);
       server_id_member = &own_member;
     }
-    if (fast_publish_body(payload, *fields, *server_id_member, generated, out, &used_generated)) return true;
+    if (fast_publish_body(payload, *fields, *server_id_member, generated, out)) return true;
     if (route == JsonRoute::Fast) {
       err->code = "DECLINED";
       err->message = "fast route declined";
@@ -87,7 +87,7 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
     const char* text = existing_id ? json_object_get_string(existing_id) : nullptr;
     out->msg_id = text ? text : "";
   } else {
-    out->msg_id = fixed_msg_id.empty() ? new_msg_id() : std::string(fixed_msg_id);
+    out->msg_id = generated;
     json_object_object_add(root.obj, "Msg-ID", json_object_new_string(out->msg_id.c_str()));
   }
   add_string_if_absent(root.obj, "Server-ID", server_id);

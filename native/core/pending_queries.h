@@ -35,7 +35,6 @@ class PendingQueries {
   std::optional<Clock::time_point> next_deadline();
   /// Removes every entry, calling fn for each.
   void drain(const std::function<void(const Entry&)>& fn);
-  size_t size() const { return table_.size(); }
 
  private:
   struct Deadline {
