@@ -29,7 +29,7 @@ export const FULL: RunParams = {
   eventLoopMs: 5_000,
   microOps: 500_000,
   publishWindow: 1024,
-  prefetch: 256,
+  prefetch: 1000,
   taskTimeoutMs: 180_000,
 };
 
@@ -46,7 +46,7 @@ export const QUICK: RunParams = {
   eventLoopMs: 300,
   microOps: 20_000,
   publishWindow: 1024,
-  prefetch: 256,
+  prefetch: 1000,
   taskTimeoutMs: 30_000,
 };
 
