@@ -2,6 +2,7 @@
  * `kazoo_json` / `{kz.json}` / `{kz.json.count}`: read a value from a JSON payload by the
  * module's path rules (spec §6), with json-c's lenient parser and rendering.
  */
+import { DEFAULTS } from './config';
 import { invalid } from './errors';
 import * as native from './native';
 
@@ -12,7 +13,7 @@ export interface JsonPathOptions {
 }
 
 function escapeOf(options: JsonPathOptions | undefined): string {
-  const escapeChar = options?.escapeChar ?? '%';
+  const escapeChar = options?.escapeChar ?? DEFAULTS.json_escape_char;
   if (typeof escapeChar !== 'string' || escapeChar.length !== 1) {
     throw invalid('INVALID_ARGUMENT', 'escapeChar', 'a one-character string', escapeChar);
   }
