@@ -97,7 +97,7 @@ export class Lifecycle {
     // a handler that never settles must not keep close() waiting; its message is requeued.
     await Promise.race([dispatcher.idle(), new Promise((r) => setTimeout(r, CLOSE_HANDLER_GRACE_MS).unref())]);
     state.closingLinks = true;
-    await Promise.all(links.all().map((link) => pending.command((id) => link.connection.close(id))));
+    await links.closeAll((issue) => pending.command(issue));
     state.name = 'closed';
     subscriptions.rejectWaiting();
     pending.rejectEverything(() => new KazooError('CLOSED', 'kazoo: client is closed'));

@@ -6,7 +6,7 @@
 import type { ResolvedConfig } from '../config';
 import type { ServerEndpoint } from '../connection-url';
 import * as native from '../native';
-import type { NativeEvent } from '../native';
+import type { NativeBatchCallback, NativeEvent } from '../native';
 
 /** One native connection: a server's producer (publish, query) or consumer (subscriptions). */
 export interface Link {
@@ -28,7 +28,18 @@ export interface Link {
   markAttempted: () => void;
   /** A CONNECT_FAILED was reported since the last open. */
   failing?: boolean;
+  /** Where this link's batches go (reached from the native callback only through a WeakRef). */
+  onBatch: LinkBatchHandler;
 }
+
+/**
+ * Links whose I/O thread runs (started, not yet closed). The native wrapper holds its batch
+ * callback strongly, so that callback reaches its link only through a WeakRef: a client that was
+ * never started, or was closed, can then be garbage-collected (and its native wrapper finalized).
+ * A running link stays reachable from here, like an open socket: a connected client whose owner
+ * dropped it keeps consuming until close().
+ */
+const RUNNING = new Set<Link>();
 
 /** Receives every batch a link's I/O thread hands to JS. */
 export type LinkBatchHandler = (link: Link, done: Uint32Array | null, events: NativeEvent[] | null) => void;
@@ -78,14 +89,25 @@ export class Links {
     if (link.started) return;
     link.started = true;
     link.attempting = true;
+    RUNNING.add(link);
     link.connection.start();
+  }
+
+  /**
+   * Closes every link (each resolves once its I/O thread finished; `command` gives the close
+   * command an id) and lets them be garbage-collected afterwards.
+   */
+  async closeAll(command: (issue: (id: number) => boolean | void) => Promise<unknown>): Promise<void> {
+    const links = this.all();
+    await Promise.all(links.map((link) => command((id) => link.connection.close(id))));
+    for (const link of links) RUNNING.delete(link);
   }
 }
 
 function createLink(c: ResolvedConfig, endpoint: ServerEndpoint, role: 'producer' | 'consumer', onBatch: LinkBatchHandler): Link {
   let markAttempted!: () => void;
   const firstAttempt = new Promise<void>((resolve) => (markAttempted = resolve));
-  const link = { endpoint, role, open: false, started: false, attempting: false, firstAttempt, markAttempted } as Link;
+  const link = { endpoint, role, open: false, started: false, attempting: false, firstAttempt, markAttempted, onBatch } as Link;
   link.connection = new native.Connection(
     {
       host: endpoint.host,
@@ -116,11 +138,18 @@ function createLink(c: ResolvedConfig, endpoint: ServerEndpoint, role: 'producer
       lateReplies: c.query_late_replies,
       role,
     },
-    (done, events, more) => {
-      // A capped batch: fetch the rest after timers and I/O had their turn.
-      if (more) setImmediate(() => link.connection.drain());
-      onBatch(link, done, events);
-    },
+    batchCallback(new WeakRef(link)),
   );
   return link;
+}
+
+/** The native batch callback of a link, holding it weakly (see RUNNING). */
+function batchCallback(weakLink: WeakRef<Link>): NativeBatchCallback {
+  return (done, events, more) => {
+    const link = weakLink.deref();
+    if (link === undefined) return;
+    // A capped batch: fetch the rest after timers and I/O had their turn.
+    if (more) setImmediate(() => link.connection.drain());
+    link.onBatch(link, done, events);
+  };
 }

@@ -3,32 +3,12 @@
  * the $kzE rewrite (spec §11.2), connection events and kazoo:mod-init (§12.1, §12.4),
  * acknowledgement and dead-lettering, and the worker lanes (§11.3).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type * as amqplib from 'amqplib';
 import { consistentWorker, Kazoo, KazooError, type ConnectionEvent, type KazooEvent } from '../../lib';
 import type { KazooConfig } from '../../lib/config';
 import type { SubscriptionDescription } from '../../lib/subscription';
 import { AMQP_URL, connectedKazoo, drainQueue, openObserver, uniqueName, waitFor, deleteEntities } from '../support/broker';
-
-const execFileP = promisify(execFile);
-
-interface QueueCounts {
-  name: string;
-  messages: number;
-  messages_ready: number;
-  messages_unacknowledged: number;
-}
-
-async function queueCounts(queue: string): Promise<QueueCounts | undefined> {
-  const { stdout } = await execFileP(
-    'rabbitmqctl',
-    ['list_queues', 'name', 'messages', 'messages_ready', 'messages_unacknowledged', '--formatter', 'json', '-q'],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  const rows = JSON.parse(stdout.trim() || '[]') as QueueCounts[];
-  return rows.find((r) => r.name === queue);
-}
+import { queueCounts } from '../support/rabbitmqctl';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
