@@ -48,6 +48,7 @@ export class Kazoo extends EventEmitter {
   private readonly links: Links;
   private readonly subscriptions: Subscriptions;
   private readonly dispatcher: Dispatcher;
+  private readonly nativeEvents: NativeEvents;
   private readonly producers: Producers;
   private readonly lifecycle: Lifecycle;
 
@@ -62,11 +63,10 @@ export class Kazoo extends EventEmitter {
     const c = this.config;
     this.router = new Router(c);
     // Native batches go to NativeEvents, created below (no batch arrives before start()).
-    let events!: NativeEvents;
-    this.links = new Links(c, (link, done, batch) => events.batch(link, done, batch));
+    this.links = new Links(c, (link, done, batch) => this.nativeEvents.batch(link, done, batch));
     this.subscriptions = new Subscriptions(this.state, this.links, this.pending, this.reporter);
     this.dispatcher = new Dispatcher(c, this.state, this.router, this.subscriptions, this.reporter);
-    events = new NativeEvents(c.json_escape_char, this.pending, this.subscriptions, this.dispatcher, this.reporter);
+    this.nativeEvents = new NativeEvents(c.json_escape_char, this.pending, this.subscriptions, this.dispatcher, this.reporter);
     this.producers = new Producers(c, this.state, this.links, this.pending);
     this.lifecycle = new Lifecycle({
       config: c,
