@@ -79,7 +79,7 @@ const NOT_YET = 'accepted with a warning and no effect until presence is built.'
 /**
  * Every parameter, declared once. To add one: add an entry here (Kamailio name as the key, in the
  * module's order; kazoo-amqp's own after them), then `npm run docs:config` and a row in
- * docs/configuration.md (docs/contributing.md, "Add a parameter").
+ * docs/configuration.md (docs/contributing.md#add-a-parameter).
  */
 export const PARAMS = {
   node_hostname: required(
@@ -183,7 +183,7 @@ export const PARAMS = {
   encode_compat: ours(
     oneOf(['kazoo', 'kamailio-x86']),
     'kazoo',
-    'How `Kazoo.encode()` renders non-ASCII bytes: proper hex like Kazoo, or the signed-char quirk of x86 Kamailio (docs/module-behaviour.md, "Routing-key encoding").',
+    'How `Kazoo.encode()` renders non-ASCII bytes: proper hex like Kazoo, or the signed-char quirk of x86 Kamailio (docs/module-behaviour.md#routing-key-encoding).',
   ),
 } as const;
 

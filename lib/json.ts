@@ -1,6 +1,6 @@
 /**
  * `kazoo_json` / `{kz.json}` / `{kz.json.count}`: read a value from a JSON payload by the
- * module's path rules (spec §6), with json-c's lenient parser and rendering.
+ * module's path rules (docs/module-behaviour.md#json-paths), with json-c's lenient parser and rendering.
  */
 import { DEFAULTS } from './config';
 import { invalid } from './errors';

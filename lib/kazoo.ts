@@ -36,7 +36,7 @@ export type { ConnectionEvent, PublishOptions, QueryOptions, SubscriptionInfo } 
  * handled, a `'connection'` listener that threw). Without an `'error'` listener those are
  * reported with `process.emitWarning` instead of throwing. Every listener runs in its own
  * try/catch: a throwing listener never costs another listener, event or settlement
- * (docs/errors.md, "Listener exceptions").
+ * (docs/errors.md#listener-exceptions).
  */
 export class Kazoo extends EventEmitter {
   /** The validated configuration. */
@@ -177,7 +177,7 @@ export class Kazoo extends EventEmitter {
   /**
    * Registers `handler` for the event route `name` (e.g. `'kazoo:consumer-event-presence-update'`,
    * `'kazoo:mod-init'`). Consumed messages try the module's five candidates in order
-   * (docs/module-behaviour.md, "Event routes"); names are normalised (lower case, `_`→`-`) as the
+   * (docs/module-behaviour.md#event-routes); names are normalised (lower case, `_`→`-`) as the
    * module does when it looks routes up. Kamailio: `event_route[<name>]`.
    * @throws KazooError INVALID_ARGUMENT.
    */

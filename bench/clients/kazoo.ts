@@ -95,7 +95,7 @@ export class KazooClient implements AmqpBenchClient {
       type: 'topic',
       queue: o.queue,
       routing: o.routing,
-      // Same flags as the harness and the baselines declare (top level applies to both, spec §10.2).
+      // Same flags as the harness and the baselines declare (top level applies to both, docs/module-behaviour.md#subscribe).
       durable: 0,
       auto_delete: 0,
       exclusive: 0,

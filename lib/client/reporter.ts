@@ -3,7 +3,7 @@
  * and `'error'` events, with every listener's exception contained so that a throwing listener
  * never costs another listener, the rest of a native batch, or a settlement.
  *
- * Containment rule (docs/errors.md, "Listener exceptions"): each listener runs in its own
+ * Containment rule (docs/errors.md#listener-exceptions): each listener runs in its own
  * try/catch. A `'connection'` listener that throws is reported as a `LISTENER_FAILED` error
  * through the `'error'` path; an `'error'` listener that throws (or any report without an
  * `'error'` listener) goes to `process.emitWarning` with type `KazooWarning`, never back into

@@ -2,7 +2,7 @@
  * The router: which handler runs for an event. Event routes registered by name (Kamailio:
  * `event_route[<name>]`), looked up through the module's five candidates, or, when set, one
  * public catch-all handler that takes every consumer event and `kazoo:mod-init` (Kamailio's KEMI
- * `event_callback`; docs/module-behaviour.md, "KEMI mode").
+ * `event_callback`; docs/module-behaviour.md#kemi-mode).
  */
 import type { ResolvedConfig } from '../config';
 import type { EventRouteHandler } from '../event';

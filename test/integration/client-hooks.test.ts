@@ -1,7 +1,7 @@
 /**
  * The client's public hooks on a real RabbitMQ: the catch-all handler `eventCallback()` (the
- * module's KEMI `event_callback`, docs/module-behaviour.md "KEMI mode") and the containment of
- * exceptions thrown by `'connection'` and `'error'` listeners (docs/errors.md, "Listener exceptions").
+ * module's KEMI `event_callback`, docs/module-behaviour.md#kemi-mode) and the containment of
+ * exceptions thrown by `'connection'` and `'error'` listeners (docs/errors.md#listener-exceptions).
  */
 import type * as amqplib from 'amqplib';
 import { Kazoo, KazooError, type ConnectionEvent, type KazooEvent } from '../../lib';

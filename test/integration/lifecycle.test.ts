@@ -1,5 +1,5 @@
 /**
- * Lifecycle of the addon with a live broker connection (docs/threading.md, "Shutdown"):
+ * Lifecycle of the addon with a live broker connection (docs/threading.md#rules, rule 10):
  * worker threads terminated with a connected client, process.exit() with an open client and a
  * pending query, and clients dropped without close() and garbage-collected. Each scenario runs
  * in its own worker or process (test/support/lifecycle/*), so a crash or hang shows as a failed

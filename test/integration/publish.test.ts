@@ -1,6 +1,6 @@
 /**
  * publish() against the real broker: what goes on the wire is compared byte for byte with the
- * module's format (spec §8 and the "Observed" section), bad input sends nothing, and broker
+ * module's format (docs/module-behaviour.md#publish, as observed on Kamailio 5.6.3), bad input sends nothing, and broker
  * refusals neither lose later messages nor go unnoticed.
  */
 import type * as amqplib from 'amqplib';
@@ -57,7 +57,7 @@ function injectedTail(body: string): string {
 }
 
 describe('publish()', () => {
-  it('puts the module body of spec 8.3 on the wire, byte for byte', async () => {
+  it('puts the module\'s body for the example payload on the wire, byte for byte (docs/module-behaviour.md#publish)', async () => {
     const payload =
       "{'Event-Category' : 'call_event' , 'Event-Name' : 'query_user_channels_req', 'Realm' : 'example.com', 'Username' : '1000', 'Active-Only' : false }";
     const message = await publishAndGet(payload);

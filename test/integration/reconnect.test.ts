@@ -1,5 +1,5 @@
 /**
- * Reconnects (spec §11.1, §13.4): a connection the broker closes (rabbitmqctl close_connection,
+ * Reconnects (docs/module-behaviour.md#consumption, #reconnect-and-failover): a connection the broker closes (rabbitmqctl close_connection,
  * which disturbs nobody else) and a broker restart while consuming. The subscriptions come back
  * by themselves, consumption resumes, and no message is lost.
  *

@@ -1,6 +1,6 @@
 /**
  * kazoo_subscribe on a real RabbitMQ: what each field of the JSON description declares
- * (spec §10.2, §10.3), checked on the broker with rabbitmqctl, plus broker refusals.
+ * (docs/module-behaviour.md#subscribe), checked on the broker with rabbitmqctl, plus broker refusals.
  */
 import type * as amqplib from 'amqplib';
 import { Kazoo, KazooError, type KazooEvent } from '../../lib';
@@ -125,7 +125,7 @@ async function rejectionOf(p: Promise<unknown>): Promise<KazooError> {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('subscribe(): exchange and queue flags (spec §10.2)', () => {
+describe('subscribe(): exchange and queue flags (docs/module-behaviour.md#subscribe)', () => {
   it('declares the module defaults: exchange non-durable, not auto-delete; queue auto-delete', async () => {
     const kz = await kazoo();
     const { x, q } = names();
@@ -467,7 +467,7 @@ describe('subscribe(): the 4-argument form', () => {
   });
 });
 
-describe('subscribe(): federate (spec §10.2, §13.2)', () => {
+describe('subscribe(): federate (docs/module-behaviour.md#subscribe, #zones)', () => {
   const twoZones = (): Partial<KazooConfig> => ({ amqp_connection: [AMQP_URL, `zone=west;${AMQP_URL}`] });
 
   it('consumes a binding on primary-zone servers only without federate', async () => {
