@@ -42,7 +42,7 @@ export function json(payload: string, path: string, options?: JsonPathOptions): 
 // json-c could disagree it answers `undefined` and json-c decides: lenient syntax (JSON.parse
 // throws), numbers, objects and arrays (json-c keeps number texts and renders its own format),
 // deep nesting (json-c rejects more than 32 levels), keys with \u0000 (json-c cuts them) and lone
-// surrogates (json-c writes U+FFFD). test/unit/json-fast.test.ts compares both routes.
+// surrogates (json-c writes U+FFFD). test/native/json-fast.test.ts compares both routes.
 
 /** More brackets than this and json-c's depth limit might apply: leave it to json-c. */
 const MAX_BRACKETS = 16;
