@@ -157,8 +157,8 @@ export const PARAMS = {
   event_callback: module_(
     optional(text()),
     null,
-    "KEMI mode's event function name in the module; accepted with a warning and no effect until the KEMI shim is built (register handlers with `eventRoute()`).",
-    { noEffect: '(the KEMI shim is not built yet; register handlers with eventRoute())' },
+    "KEMI mode's event function name in the module; accepted with a warning and no effect until the KEMI shim is built (register a catch-all handler with `eventCallback()`).",
+    { noEffect: '(the KEMI shim is not built yet; register a catch-all handler with eventCallback())' },
   ),
 
   app_version: ours(text(), packageVersion(), 'Value of the `App-Version` field added to payloads.', { defaultText: "this package's version" }),
