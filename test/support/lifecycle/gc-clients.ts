@@ -3,9 +3,10 @@
  *
  * `closed`: 20 clients that never connected and one that connected and closed are dropped;
  * after gc() every one must have been finalized, and the process must then end on its own.
- * `open`: a connected client is dropped without close(); gc() runs while its I/O thread is
- * live; then a fresh client must still connect and publish, and process.exit(0) end it cleanly.
- * Prints one JSON line: `{ collected, registered, published? }`.
+ * `open`: a connected, subscribed client is dropped without close(); gc() runs while its I/O
+ * thread is live. Like an open socket it must stay alive: not collected, and its route still gets
+ * what a fresh client publishes afterwards; then process.exit(0) must end the process cleanly.
+ * Prints one JSON line: `{ collected, registered, delivered? }`.
  */
 import { Kazoo } from '../../../lib';
 
@@ -32,10 +33,15 @@ async function dropClosed(): Promise<number> {
   return 21;
 }
 
-async function dropOpen(): Promise<number> {
+/** Payloads the dropped client's route received (the route is all that still refers to it). */
+const delivered: string[] = [];
+
+async function dropOpen(exchange: string): Promise<number> {
   const kz = new Kazoo({ node_hostname: node, amqp_connection: url });
   kz.on('error', () => undefined);
+  kz.eventRoute('kazoo:consumer-event-lifecycle-gc', (event) => void delivered.push(event.json('Seq') ?? ''));
   await kz.connect();
+  await kz.subscribe({ exchange, type: 'topic', queue: '', routing: '#', auto_delete: 1 });
   registry.register(kz, 'open');
   return 1;
 }
@@ -48,12 +54,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ collected, registered })}\n`);
     return; // nothing may keep the process alive now
   }
-  const registered = await dropOpen();
+  const exchange = `${node}-x`;
+  const registered = await dropOpen(exchange);
   await collect(() => collected === registered, 50);
   const fresh = new Kazoo({ node_hostname: node, amqp_connection: url });
   await fresh.connect();
-  await fresh.publish('', `${node}-nowhere`, '{}');
-  process.stdout.write(`${JSON.stringify({ collected, registered, published: true })}\n`);
+  await fresh.publish(exchange, 'gc', { 'Event-Category': 'lifecycle', 'Event-Name': 'gc', Seq: 1 });
+  for (let i = 0; i < 500 && delivered.length === 0; i++) await settle();
+  process.stdout.write(`${JSON.stringify({ collected, registered, delivered })}\n`);
   process.exit(0);
 }
 
