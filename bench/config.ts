@@ -76,7 +76,7 @@ export const SCRIPT_PAYLOAD =
 
 /**
  * The bytes every other publisher sends, pre-serialized once: the body kazoo-amqp puts on the wire
- * for {@link SCRIPT_PAYLOAD} (json-c "spaced" format, spec §8.3), with a fixed Msg-ID.
+ * for {@link SCRIPT_PAYLOAD} (json-c "spaced" format, docs/module-behaviour.md#publish), with a fixed Msg-ID.
  */
 export function wireBody(nodeHostname: string): string {
   return (

@@ -39,7 +39,9 @@ export type KazooErrorCode =
   /** A consumed message matched no event route (nacked when the binding has no_ack 0). */
   | 'NO_ROUTE'
   /** A consumed message body is not a JSON object (nacked when the binding has no_ack 0). */
-  | 'INVALID_MESSAGE';
+  | 'INVALID_MESSAGE'
+  /** A `'connection'` listener threw (`details.listener`); the other listeners and events still ran. */
+  | 'LISTENER_FAILED';
 
 /** Structured facts attached to an error; which fields exist depends on the code. */
 export interface KazooErrorDetails {

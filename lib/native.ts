@@ -14,7 +14,6 @@ function packageRoot(): string {
 function load(): typeof Native {
   const file = path.join(packageRoot(), 'build', 'Release', 'kazoo_amqp.node');
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     return require(file) as typeof Native;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

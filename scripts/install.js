@@ -23,6 +23,10 @@ const TOOLS = [
   ['g++', 'g++'],
   ['make', 'make'],
 ];
+/** Tools only a development checkout needs (`npm run lint`) -> Debian package. */
+const DEV_TOOLS = [['clang-format', 'clang-format']];
+/** A checkout being developed, not a copy installed as a dependency under node_modules/. */
+const DEV_CHECKOUT = !__dirname.split(path.sep).includes('node_modules');
 
 function has(cmd, args) {
   return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
@@ -57,6 +61,14 @@ if (missing.length) {
       `  then run npm install again.`,
   );
   process.exit(1);
+}
+
+// Lint tools are a convenience: their absence never stops the build (npm run lint says what to install).
+if (DEV_CHECKOUT) {
+  const devMissing = DEV_TOOLS.filter(([tool]) => !has('sh', ['-c', `command -v ${tool}`])).map(([, pkg]) => pkg);
+  if (devMissing.length && !tryAptInstall(devMissing)) {
+    console.warn(`kazoo-amqp: npm run lint needs: ${devMissing.join(' ')} (sudo apt-get install -y ${devMissing.join(' ')})`);
+  }
 }
 
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');

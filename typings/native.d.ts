@@ -174,7 +174,7 @@ export declare class Connection {
   close(id: number): boolean;
 }
 
-/** kazoo_json: the value at `path` rendered as the module does, or null (spec 6). */
+/** kazoo_json: the value at `path` rendered as the module does, or null (docs/module-behaviour.md#json-paths). */
 export declare function json(payload: string, path: string, escapeChar: string): string | null;
 /**
  * json-c lenient parse + spaced serialization of `payload`; throws a NativeFailure-shaped Error.
