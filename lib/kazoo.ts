@@ -14,7 +14,8 @@ import { json } from './json';
 import { KazooMessage, KazooReply } from './message';
 import * as native from './native';
 import type { NativeEvent, NativeFailure } from './native';
-import { connectionEventPayload, consumerEventCandidates, normalizeRouteName } from './route-names';
+import { settleSyncQuery } from './query-sync';
+import { CONSUMER_EVENT_ROUTE, connectionEventPayload, consumerEventCandidates, normalizeRouteName } from './route-names';
 import { normalizeSubscription, type NormalizedSubscription, type SubscriptionDescription } from './subscription';
 import { WorkerLanes } from './worker-lanes';
 
@@ -170,6 +171,8 @@ export class Kazoo extends EventEmitter {
   private nextSubId = 1;
   private readonly subscriptions = new Map<number, SubscriptionRecord>();
   private readonly routes = new Map<string, EventRouteHandler>();
+  /** KEMI mode (the module's event_callback): every event goes here instead of the routes. */
+  private catchAll?: EventRouteHandler;
   private readonly routeCache = new Map<string, { route?: [string, EventRouteHandler]; candidates: string[] }>();
   private readonly lanes: WorkerLanes;
   private closePromise?: Promise<void>;
@@ -314,7 +317,7 @@ export class Kazoo extends EventEmitter {
       throw lastError;
     }
     this.state = 'connected';
-    const modInit = this.routes.get('kazoo:mod-init');
+    const modInit = this.catchAll ?? this.routes.get('kazoo:mod-init');
     const release = () => {
       const held = this.held ?? [];
       this.held = null;
@@ -370,12 +373,25 @@ export class Kazoo extends EventEmitter {
     return this.send(true, exchange, routingKey, payload, options) as Promise<KazooReply>;
   }
 
+  /**
+   * {@link query} that **blocks the calling JS thread** until the reply or the timeout, as the
+   * module's `kazoo_query` blocks its SIP worker: it waits on the native pending query (the I/O
+   * thread keeps running, no busy loop). Nothing else runs on the JS thread meanwhile (timers,
+   * other handlers, this client's own events), so use it only where blocking is the point, e.g.
+   * the KEMI shim's `KSR.kazoo.kazoo_query`. Kamailio: `kazoo_query(exchange, routing_key, json[, target[, amqp_headers]])`.
+   * @returns the reply; @throws KazooError as {@link query} rejects (QUERY_TIMEOUT, NOT_CONNECTED, ...).
+   */
+  querySync(exchange: string, routingKey: string, payload: string | object, options?: QueryOptions): KazooReply {
+    return this.send(true, exchange, routingKey, payload, options, true) as unknown as KazooReply;
+  }
+
   private send(
     isQuery: boolean,
     exchange: string,
     routingKey: string,
     payload: string | object,
     options?: QueryOptions,
+    sync = false,
   ): Promise<unknown> {
     try {
       if (typeof exchange !== 'string') throw invalid('INVALID_ARGUMENT', 'exchange', 'a string', exchange);
@@ -430,6 +446,10 @@ export class Kazoo extends EventEmitter {
         if (!link) throw this.notConnected();
       }
       const id = this.allocateId();
+      if (sync) {
+        const outcome = link.connection.querySync(id, exchange, key, text, headers, timeoutMs);
+        return settleSyncQuery(outcome, { exchange, routingKey }, this.escapeChar) as unknown as Promise<unknown>;
+      }
       // Capturing the caller's stack costs microseconds per call: worth it for a query (a round
       // trip anyway), not for a publish, whose rejection names its exchange and routing key.
       let site: { stack?: string } | undefined;
@@ -449,6 +469,7 @@ export class Kazoo extends EventEmitter {
       }
       return promise;
     } catch (error) {
+      if (sync) throw error;
       return Promise.reject(error);
     }
   }
@@ -547,6 +568,22 @@ export class Kazoo extends EventEmitter {
     if (typeof name !== 'string' || name === '') throw invalid('INVALID_ARGUMENT', 'name', 'a non-empty string', name);
     if (typeof handler !== 'function') throw invalid('INVALID_ARGUMENT', 'handler', 'a function', handler);
     this.routes.set(name === 'kazoo:mod-init' ? name : normalizeRouteName(name), handler);
+    this.routeCache.clear();
+    return this;
+  }
+
+  /**
+   * KEMI mode (the module's `event_callback`, spec §12.5): when set, every consumer event
+   * (deliveries, late replies, connection events) goes to `handler` with `event.name ===
+   * 'kazoo:consumer-event'` instead of the route lookup, and `kazoo:mod-init` is delivered to it
+   * (`event.name === 'kazoo:mod-init'`) where the mod-init route would run. Ack/nack, lanes and
+   * failure rules are those of routes. `undefined` restores the route lookup.
+   * Kamailio: `modparam("kazoo", "event_callback", "<function>")`.
+   * @throws KazooError INVALID_ARGUMENT when `handler` is neither a function nor undefined.
+   */
+  eventCallback(handler: EventRouteHandler | undefined): this {
+    if (handler !== undefined && typeof handler !== 'function') throw invalid('INVALID_ARGUMENT', 'handler', 'a function or undefined', handler);
+    this.catchAll = handler;
     this.routeCache.clear();
     return this;
   }
@@ -863,6 +900,7 @@ export class Kazoo extends EventEmitter {
   }
 
   private findRoute(candidates: string[]): [string, EventRouteHandler] | undefined {
+    if (this.catchAll) return [CONSUMER_EVENT_ROUTE, this.catchAll];
     for (const name of candidates) {
       const handler = this.routes.get(name);
       if (handler) return [name, handler];
