@@ -59,8 +59,8 @@ export interface KazooConfig {
   amqp_query_timeout_micro?: number;
   /**
    * str (pseudo-variable spec such as `$avp(kz_timeout)`), default unset. In the module, a non-zero
-   * integer in it is the query timeout **in milliseconds**; accepted with a warning and no effect
-   * until the KEMI shim is built (pass `timeoutMs` to `query()`).
+   * integer in it is the query timeout **in milliseconds**. Read by the KEMI shim (lib/kemi,
+   * `kazoo-amqp run`) for `kazoo_query`/`kazoo_async_query`; a plain client passes `timeoutMs` to `query()`.
    */
   amqp_query_timeout_avp?: string | null;
   /**
@@ -144,8 +144,9 @@ export interface KazooConfig {
   /** 0|1, default 0. *Dead* upstream (used only by the 2600hz fork). */
   presence_use_full_entity?: Flag;
   /**
-   * str, default unset. KEMI mode's event function name in the module; accepted with a warning and
-   * no effect until the KEMI shim is built (register handlers with `eventRoute()`).
+   * str, default unset. KEMI mode's event function name (spec §12.5): the KEMI shim (lib/kemi,
+   * `kazoo-amqp run`) calls this script function for every event. A plain client registers a
+   * handler with `eventCallback()` (or routes with `eventRoute()`) instead.
    */
   event_callback?: string | null;
 
@@ -449,8 +450,6 @@ const NO_EFFECT: Readonly<Partial<Record<keyof KazooConfig, string>>> = (() => {
     amqp_waitframe_timeout_sec: waitframe,
     amqp_waitframe_timeout_micro: waitframe,
     amqp_command_hashtable_size: '(kazoo-amqp keeps pending queries in a table that grows as needed)',
-    amqp_query_timeout_avp: '(the KEMI shim that reads it is not built yet; pass options.timeoutMs to query())',
-    event_callback: '(the KEMI shim is not built yet; register handlers with eventRoute())',
     db_url: '(presence, the kazoo_pua_* functions, is not built yet)',
     presentity_table: '(presence, the kazoo_pua_* functions, is not built yet)',
     pua_mode: '(presence, the kazoo_pua_* functions, is not built yet)',
