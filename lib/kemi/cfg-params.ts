@@ -61,10 +61,10 @@ export function kazooSettings(doc: CfgDocument, overrides: readonly string[] = [
     let value: unknown = p.value;
     if (isInt && typeof value === 'string') {
       // Kamailio converts a numeric string given to an INT parameter.
-      if (!/^\s*-?\d+\s*$/.test(value)) throw cfgError(p.file, p.line, `kazoo: ${p.name} must be an integer, got ${JSON.stringify(value)}`, p.name);
+      if (!/^\s*-?\d+\s*$/.test(value)) throw cfgError(p.file, p.line, `${p.name} must be an integer, got ${JSON.stringify(value)}`, p.name);
       value = Number(value);
     } else if (!isInt && typeof value === 'number') {
-      throw cfgError(p.file, p.line, `kazoo: ${p.name} must be a string, got ${value}`, p.name);
+      throw cfgError(p.file, p.line, `${p.name} must be a string, got ${value}`, p.name);
     }
     if (FORK_ONLY_PARAMS.includes(p.name)) {
       warnings.push(`kazoo: ${p.file}:${p.line}: ${p.name} is a parameter of 2600hz's fork of the kazoo module; accepted, no effect`);
