@@ -28,11 +28,14 @@ export interface KemiScriptOptions {
 
 /** An error thrown by the script, located in it. */
 function located(error: unknown, file: string, fn: string): KazooError {
-  const stack = error instanceof Error ? (error.stack ?? '') : '';
+  // Errors made inside the script's context are not instances of this realm's Error.
+  const e = error as { stack?: unknown; name?: unknown; message?: unknown } | null;
+  const isError = e !== null && typeof e === 'object' && typeof e.message === 'string';
+  const stack = isError && typeof e.stack === 'string' ? e.stack : '';
   const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const at = new RegExp(`${escaped}:(\\d+)(?::(\\d+))?`).exec(stack);
   const where = at ? `${file}:${at[1]}` : file;
-  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const what = isError ? `${String(e.name)}: ${String(e.message)}` : String(error);
   const out = new KazooError('HANDLER_FAILED', `kazoo: ${where}: ${fn}() threw ${what}`, { file, line: at ? Number(at[1]) : undefined });
   (out as Error & { cause?: unknown }).cause = error;
   return out;
