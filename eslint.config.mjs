@@ -33,4 +33,11 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.mjs'], languageOptions: { sourceType: 'module' } },
+  {
+    // app_jsdt-style KEMI scripts: plain scripts evaluated with a global KSR; their top-level
+    // functions are called by name from the runner, so they look unused to a linter.
+    files: ['examples/kemi/**/*.js', 'test/fixtures/kemi/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { KSR: 'readonly' } },
+    rules: { 'no-unused-vars': ['error', { vars: 'local' }] },
+  },
 );

@@ -107,8 +107,7 @@ export const PARAMS = {
   amqp_query_timeout_avp: module_(
     optional(pvSpec('str (pseudo-variable spec such as `$avp(kz_timeout)`)')),
     null,
-    'In the module, a non-zero integer in it is the query timeout **in milliseconds**; accepted with a warning and no effect until the KEMI shim is built (pass `timeoutMs` to `query()`).',
-    { noEffect: "(the KEMI shim that reads it is not built yet; pass options.timeoutMs to query())" },
+    'In the module, a non-zero integer in it is the query timeout **in milliseconds**. Read by the KEMI shim (`kazoo-amqp run`) for `kazoo_query`/`kazoo_async_query`; a plain client passes `timeoutMs` to `query()`.',
   ),
   amqp_waitframe_timeout_sec: module_(seconds, 0, 'No effect here; the module uses it only to drain one frame after an unexpected-state error.', {
     noEffect: WAITFRAME,
@@ -157,8 +156,7 @@ export const PARAMS = {
   event_callback: module_(
     optional(text()),
     null,
-    "KEMI mode's event function name in the module; accepted with a warning and no effect until the KEMI shim is built (register a catch-all handler with `eventCallback()`).",
-    { noEffect: '(the KEMI shim is not built yet; register a catch-all handler with eventCallback())' },
+    "KEMI mode's event function: the KEMI shim (`kazoo-amqp run`) calls this script function for every event. A plain client registers a catch-all handler with `eventCallback()` instead.",
   ),
 
   app_version: ours(text(), packageVersion(), 'Value of the `App-Version` field added to payloads.', { defaultText: "this package's version" }),

@@ -143,6 +143,20 @@ export class Kazoo extends EventEmitter {
   }
 
   /**
+   * {@link query} that **blocks the calling JS thread** until the reply or the timeout, as the
+   * module's `kazoo_query` blocks its SIP worker: it waits on the native pending query (the I/O
+   * thread keeps running, no busy loop). Nothing else runs on the JS thread meanwhile (timers,
+   * other handlers, this client's own events), so use it only where blocking is the point, e.g.
+   * the KEMI shim's `KSR.kazoo.kazoo_query`.
+   * Kamailio: `kazoo_query(exchange, routing_key, json[, target[, amqp_headers]])`.
+   * @returns the reply.
+   * @throws KazooError as {@link query} rejects (QUERY_TIMEOUT, NOT_CONNECTED, INVALID_JSON, ...).
+   */
+  querySync(exchange: string, routingKey: string, payload: string | object, options?: QueryOptions): KazooReply {
+    return this.producers.querySync(checkSend(exchange, routingKey, payload, options, this.config.queryTimeoutMs));
+  }
+
+  /**
    * Declares and consumes a subscription described as the module's JSON description (string or
    * object; every field of `kazoo_subscribe`, see {@link SubscriptionDescription}), or in the
    * 4-argument form `subscribe(exchange, type, queue, routing)`. Resolves once the broker

@@ -6,6 +6,7 @@
 import type { ResolvedConfig } from '../config';
 import { describeValue, KazooError } from '../errors';
 import type { KazooReply } from '../message';
+import { settleSyncQuery } from '../query-sync';
 import type { CheckedSend } from './arguments';
 import type { Link, Links } from './links';
 import type { PendingOperations } from './pending';
@@ -55,6 +56,19 @@ export class Producers {
     const promise = this.pending.track(id, site, { exchange: send.exchange, routingKey: send.routingKey });
     this.issue(id, () => link.connection.query(id, send.exchange, send.routingKey, send.text, send.headers, send.timeoutMs));
     return promise as Promise<KazooReply>;
+  }
+
+  /**
+   * {@link query}, blocking the JS thread on the native pending query until its reply or timeout.
+   * @throws KazooError NOT_CONNECTED, QUERY_TIMEOUT, or the failure the native side reported.
+   */
+  querySync(send: CheckedSend): KazooReply {
+    if (!this.state.accepting()) throw this.state.notConnected();
+    const link = this.links.primaryProducer();
+    if (!link) throw this.state.notConnected();
+    const id = this.pending.allocateId();
+    const outcome = link.connection.querySync(id, send.exchange, send.routingKey, send.text, send.headers, send.timeoutMs);
+    return settleSyncQuery(outcome, { exchange: send.exchange, routingKey: send.routingKey }, this.config.json_escape_char);
   }
 
   private issue(id: number, call: () => void): void {
