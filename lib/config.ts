@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { parseAmqpConnection, redactUrl, redactValue, type ServerEndpoint } from './connection-url';
 import type { EncodeCompat } from './encode';
 import { invalid, KazooError } from './errors';
+import { checkTableName, parseDbUrl } from './presence/db-url';
 
 /** A 0/1 switch, as the module's int parameters take it; `true`/`false` are accepted too. */
 export type Flag = 0 | 1 | boolean;
@@ -131,15 +132,18 @@ export interface KazooConfig {
   amqps_verify_peer?: Flag;
   /** 0|1, default 1. TLS host name verification. */
   amqps_verify_hostname?: Flag;
-  /** str, default unset. Presentity database URL for the `kazoo_pua_*` functions; accepted with a warning and no effect until presence is built. */
+  /**
+   * str, default unset. Presentity database of the `kazoo_pua_*` functions: `sqlite:///abs/path.db`
+   * (or `kazoo:///abs/path.db`), `postgres://user[:pass]@host[:port]/db`, `mysql://…` (MariaDB/MySQL).
+   */
   db_url?: string | null;
-  /** str, default `presentity`. Table the `kazoo_pua_*` functions write; accepted with a warning and no effect until presence is built. */
+  /** str, default `presentity`. Table the `kazoo_pua_*` functions write (created when missing). */
   presentity_table?: string;
-  /** 0|1, default 1. Enables the `kazoo_pua_*` functions; accepted with a warning and no effect until presence is built. */
+  /** 0|1, default 1. Enables the `kazoo_pua_*` functions (`puaPublish*` reject PUA_DISABLED otherwise). */
   pua_mode?: Flag;
-  /** 0|1, default 1. Dialog-info bodies with (1) or without (0) `<target uri=.../>`; accepted with a warning and no effect until presence is built. */
+  /** 0|1, default 1. Dialog-info bodies with (1) or without (0) `<target uri=.../>`. */
   pua_include_entity?: Flag;
-  /** 0|1|2, default 1. Presentity write locking (0 none, 1 write, 2 full); accepted with a warning and no effect until presence is built. */
+  /** 0|1|2, default 1. Table lock per presentity transaction: 0 none, 1 write, 2 full (docs/presence.md). */
   pua_lock_type?: 0 | 1 | 2;
   /** 0|1, default 0. *Dead* upstream (used only by the 2600hz fork). */
   presence_use_full_entity?: Flag;
@@ -422,8 +426,8 @@ const CHECKS: { readonly [K in keyof KazooConfig]-?: Check } = {
   amqps_key: optionalText,
   amqps_verify_peer: flag,
   amqps_verify_hostname: flag,
-  db_url: optionalText,
-  presentity_table: text,
+  db_url: (value, param) => (value === null ? null : (parseDbUrl(text(value, param) as string, param), value)),
+  presentity_table: (value, param) => checkTableName(value, param),
   pua_mode: flag,
   pua_include_entity: flag,
   pua_lock_type: oneOf([0, 1, 2]),
@@ -451,11 +455,6 @@ const NO_EFFECT: Readonly<Partial<Record<keyof KazooConfig, string>>> = (() => {
     amqp_command_hashtable_size: '(kazoo-amqp keeps pending queries in a table that grows as needed)',
     amqp_query_timeout_avp: '(the KEMI shim that reads it is not built yet; pass options.timeoutMs to query())',
     event_callback: '(the KEMI shim is not built yet; register handlers with eventRoute())',
-    db_url: '(presence, the kazoo_pua_* functions, is not built yet)',
-    presentity_table: '(presence, the kazoo_pua_* functions, is not built yet)',
-    pua_mode: '(presence, the kazoo_pua_* functions, is not built yet)',
-    pua_include_entity: '(presence, the kazoo_pua_* functions, is not built yet)',
-    pua_lock_type: '(presence, the kazoo_pua_* functions, is not built yet)',
     amqp_consumer_processes:
       '(kazoo-amqp consumes over one connection per server; use amqp_consumer_workers and prefetch for parallelism)',
     amqp_interprocess_timeout_sec: dead,

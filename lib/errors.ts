@@ -39,7 +39,11 @@ export type KazooErrorCode =
   /** A consumed message matched no event route (nacked when the binding has no_ack 0). */
   | 'NO_ROUTE'
   /** A consumed message body is not a JSON object (nacked when the binding has no_ack 0). */
-  | 'INVALID_MESSAGE';
+  | 'INVALID_MESSAGE'
+  /** A `puaPublish*` call while `pua_mode` is not 1 or `db_url` is unset (`details.param` names which). */
+  | 'PUA_DISABLED'
+  /** The presentity database failed (`details.backend`, `table`, `driverCode`); the message never shows a password. */
+  | 'DATABASE_ERROR';
 
 /** Structured facts attached to an error; which fields exist depends on the code. */
 export interface KazooErrorDetails {

@@ -15,6 +15,8 @@ import { KazooMessage, KazooReply } from './message';
 import * as native from './native';
 import type { NativeEvent, NativeFailure } from './native';
 import { connectionEventPayload, consumerEventCandidates, normalizeRouteName } from './route-names';
+import { PresencePublisher } from './presence/publisher';
+import type { PuaResult } from './presence/types';
 import { normalizeSubscription, type NormalizedSubscription, type SubscriptionDescription } from './subscription';
 import { WorkerLanes } from './worker-lanes';
 
@@ -179,6 +181,8 @@ export class Kazoo extends EventEmitter {
   private closingLinks = false;
   /** Deliveries and connection events that arrived while kazoo:mod-init ran (null otherwise). */
   private held: Array<() => void> | null = null;
+  /** The kazoo_pua_* functions; their database opens on first use (lib/presence/). */
+  private readonly presence: PresencePublisher;
 
   /**
    * @param config the module's parameters by their Kamailio names (see {@link KazooConfig}).
@@ -190,6 +194,7 @@ export class Kazoo extends EventEmitter {
     emitConfigWarnings(this.config.warnings);
     this.lanes = new WorkerLanes(this.config.amqp_consumer_workers);
     this.escapeChar = this.config.json_escape_char;
+    this.presence = new PresencePublisher(this.config);
     this.createLinks();
   }
 
@@ -567,6 +572,47 @@ export class Kazoo extends EventEmitter {
     return json(payload, path, { escapeChar: this.escapeChar });
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Presence (kazoo_pua_publish*, spec §14): no broker needed; details in docs/presence.md.
+
+  /**
+   * Writes a Kazoo presence update into the presentity table of `db_url`: `Event-Name` must be
+   * `update`, then `Event-Package` `dialog`, `message-summary` or `presence` picks the body.
+   * `payload` is JSON text (typically `event.payload`) or an object. Resolves with the row's key
+   * (`written: true`) or why nothing was written (`not-update`, `unknown-package`, `missing-field`).
+   * Kamailio: `kazoo_pua_publish(json)`.
+   * @throws KazooError PUA_DISABLED (pua_mode ≠ 1 or no db_url), INVALID_JSON, INVALID_ARGUMENT
+   *   (payload type; Flush-Level ≥ 4, which would empty the table), DATABASE_ERROR (nothing of
+   *   the write committed), CLOSED.
+   */
+  puaPublish(payload: string | object): Promise<PuaResult> {
+    return this.presence.publish('publish', payload);
+  }
+
+  /**
+   * The dialog-info handler without the Event-Name/Event-Package check.
+   * Kamailio: `kazoo_pua_publish_dialoginfo(json)`. Rejects as {@link puaPublish}.
+   */
+  puaPublishDialoginfo(payload: string | object): Promise<PuaResult> {
+    return this.presence.publish('dialog', payload);
+  }
+
+  /**
+   * The message-summary (MWI) handler without the Event-Name/Event-Package check.
+   * Kamailio: `kazoo_pua_publish_mwi(json)`. Rejects as {@link puaPublish}.
+   */
+  puaPublishMwi(payload: string | object): Promise<PuaResult> {
+    return this.presence.publish('message-summary', payload);
+  }
+
+  /**
+   * The PIDF presence handler without the Event-Name/Event-Package check.
+   * Kamailio: `kazoo_pua_publish_presence(json)`. Rejects as {@link puaPublish}.
+   */
+  puaPublishPresence(payload: string | object): Promise<PuaResult> {
+    return this.presence.publish('presence', payload);
+  }
+
   /**
    * Closes every connection: waits (bounded) for outstanding publisher confirms, rejects pending
    * queries with CLOSED, lets running handlers finish, and stops the I/O threads. Idempotent.
@@ -606,6 +652,7 @@ export class Kazoo extends EventEmitter {
     }
     // No final wait for the lanes: a handler that never settles must not hang close() (the grace
     // period above already let the others finish; its message goes back to the broker).
+    await this.presence.close();
   }
 
   // -------------------------------------------------------------------------------------------
