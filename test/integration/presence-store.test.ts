@@ -1,0 +1,347 @@
+/**
+ * kazoo.puaPublish* against the real databases: PostgreSQL and MariaDB of this machine, and an
+ * SQLite file under os.tmpdir(). No broker: the clients never call connect().
+ */
+import { Kazoo, type KazooConfig, type PuaResult } from '../../lib';
+import { dialogPlan, mwiPlan, presencePlan, publishPlan, type PuaFields, type PuaPlan } from '../../lib/presence/rows';
+import { readPayload } from '../../lib/presence/payload';
+import { KEY_COLUMNS } from '../../lib/presence/types';
+import { openTestDb, uniqueTable, type StoredRow, type TestDb } from '../support/presentity-db';
+
+type Entry = 'publish' | 'dialog' | 'message-summary' | 'presence';
+type Step = { entry: Entry; payload: string | object };
+
+function client(db: TestDb, table: string, extra: Partial<KazooConfig> = {}): Kazoo {
+  return new Kazoo({ node_hostname: 'presence.test', amqp_connection: 'amqp://guest:guest@127.0.0.1:5672', db_url: db.url, presentity_table: table, ...extra });
+}
+
+function call(k: Kazoo, step: Step): Promise<PuaResult> {
+  switch (step.entry) {
+    case 'publish':
+      return k.puaPublish(step.payload);
+    case 'dialog':
+      return k.puaPublishDialoginfo(step.payload);
+    case 'message-summary':
+      return k.puaPublishMwi(step.payload);
+    case 'presence':
+      return k.puaPublishPresence(step.payload);
+  }
+}
+
+const dialog = (user: string, callId: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  'Event-Category': 'presence', 'Event-Name': 'update', 'Event-Package': 'dialog',
+  From: `sip:${user}@example.com`, 'From-User': user, 'From-Realm': 'example.com',
+  To: 'sip:2000@example.com', 'To-User': '2000', 'To-Realm': 'example.com',
+  'Call-ID': callId, 'From-Tag': `ft-${callId}`, 'To-Tag': `tt-${callId}`, Direction: 'initiator', State: 'early', Expires: 120, ...extra,
+});
+const mwi = (user: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  'Event-Name': 'update', 'Event-Package': 'message-summary', From: `sip:${user}@example.com`, 'From-User': user, 'From-Realm': 'example.com',
+  'Call-ID': `mwi-${user}`, 'Messages-Waiting': 'yes', 'Message-Account': `sip:${user}@example.com`,
+  'Messages-New': 1, 'Messages-Saved': 2, 'Messages-Urgent': 0, 'Messages-Urgent-Saved': 0, Expires: 3600, ...extra,
+});
+const presence = (user: string, state: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  'Event-Name': 'update', 'Event-Package': 'presence', From: `sip:${user}@example.com`, 'From-User': user, 'From-Realm': 'example.com',
+  'To-User': user, 'Call-ID': `pres-${user}`, State: state, Expires: 60, ...extra,
+});
+
+/** Several dozen updates: every template, every write mode, the module's edge cases. */
+const SEQUENCE: Step[] = [
+  { entry: 'publish', payload: dialog('1000', 'call-a') },
+  { entry: 'publish', payload: dialog('1000', 'call-a', { State: 'confirmed' }) },
+  { entry: 'publish', payload: dialog('1000', 'call-b', { 'From-Tag': '', 'To-Tag': '' }) },
+  { entry: 'publish', payload: dialog('1005', 'call-r', { 'Flush-Level': 3, 'From-Realm': 'third.example' }) },
+  { entry: 'publish', payload: JSON.stringify(dialog('1001', 'call-c', { 'To-Tag': '', Expires: 0 })) },
+  { entry: 'publish', payload: dialog('1001', '', { Expires: -1 }) },
+  { entry: 'publish', payload: dialog('1002', 'call-d', { Presentity: 'sip:park@example.com', 'Presentity-User': 'park', 'Presentity-Realm': 'example.com' }) },
+  { entry: 'publish', payload: dialog('1002', 'call-e', { Presentity: 'sip:half@example.com', 'Presentity-User': 'half' }) },
+  { entry: 'publish', payload: dialog('1003', 'call-f', { ETag: 'etag-f', 'Sender-URI': 'sip:sender@example.com', 'Dialog-ID': 'dlg-f' }) },
+  { entry: 'publish', payload: dialog('1003', 'call-g', { 'Switch-URI': 'sip:switch@10.0.0.1', 'From-URI': 'sip:furi@x', 'To-URI': 'sip:turi@y' }) },
+  { entry: 'publish', payload: dialog('1003', 'call-h', { 'Flush-Level': 1 }) },
+  { entry: 'publish', payload: dialog('1004', 'call-i') },
+  { entry: 'publish', payload: dialog('1005', 'call-j', { 'Realm-Extra': 1 }) },
+  { entry: 'publish', payload: dialog('1004', 'call-k', { 'Flush-Level': 2, 'From-Realm': 'other.example' }) },
+  { entry: 'publish', payload: dialog('1006', 'call-l', { 'From-Realm': 'other.example', Direction: 'recipient', State: 'terminated' }) },
+  { entry: 'publish', payload: dialog('1007', 'call-m', { State: '' }) },
+  { entry: 'publish', payload: dialog('1007', 'call-n', { To: '' }) },
+  { entry: 'publish', payload: dialog('1008', 'call-o', { 'Event-Name': 'Update' }) },
+  { entry: 'publish', payload: dialog('1008', 'call-p', { 'Event-Package': 'dialogs' }) },
+  { entry: 'publish', payload: '[1, 2, 3]' },
+  { entry: 'publish', payload: mwi('1000') },
+  { entry: 'publish', payload: mwi('1000', { 'Call-ID': 'mwi-other', 'Messages-New': 3 }) },
+  { entry: 'publish', payload: mwi('1001', { ETag: 'mwi-etag', 'Messages-Waiting': 'no', 'Sender-URI': 'sip:unused@x' }) },
+  { entry: 'message-summary', payload: {} },
+  { entry: 'message-summary', payload: { 'From-User': '1009', 'From-Realm': 'example.com', Expires: '30' } },
+  { entry: 'publish', payload: presence('1000', 'early') },
+  { entry: 'publish', payload: presence('1000', 'confirmed') },
+  { entry: 'publish', payload: presence('1001', 'offline', { 'Switch-URI': 'sip:sw@x' }) },
+  { entry: 'publish', payload: presence('1002', 'terminated', { 'Sender-URI': 'sip:se@x', ETag: 'pe' }) },
+  { entry: 'publish', payload: presence('1003', '') },
+  { entry: 'presence', payload: presence('1004', 'early', { 'Event-Name': 'not-checked', Expires: 0 }) },
+  { entry: 'dialog', payload: dialog('1010', 'call-q', { 'Event-Package': 'presence' }) },
+  { entry: 'dialog', payload: "{'From': 'sip:1011@example.com', 'From-User': '1011', 'From-Realm': 'example.com', 'To': 'sip:x@y', 'State': 'early', 'Call-ID': 42,}" },
+  { entry: 'publish', payload: dialog('1000', 'call-a', { State: 'terminated', Expires: 1 }) },
+  { entry: 'publish', payload: dialog('1012', 'call-s', { 'From-Realm': 'third.example' }) },
+  { entry: 'publish', payload: presence('1013', 'early', { 'From-Realm': 'example.com' }) },
+  { entry: 'publish', payload: mwi('1013', { 'Messages-New': 0 }) },
+  { entry: 'publish', payload: dialog('1013', 'call-t', { Expires: 3600 }) },
+];
+
+function planOf(step: Step, now: number, includeEntity: boolean): PuaPlan {
+  const f: PuaFields = readPayload(step.payload);
+  const o = { includeEntity, now };
+  return step.entry === 'publish' ? publishPlan(f, o) : step.entry === 'dialog' ? dialogPlan(f, o) : step.entry === 'message-summary' ? mwiPlan(f, o) : presencePlan(f, o);
+}
+
+/** The module's end state for `steps` (spec §14.6), one write after the other, times masked. */
+function expectedTable(steps: Step[], includeEntity = true): StoredRow[] {
+  let table: StoredRow[] = [];
+  for (const step of steps) {
+    const plan = planOf(step, 0, includeEntity);
+    if ('skip' in plan) continue;
+    const { row, keyColumns } = plan;
+    table = table.filter((r) => !KEY_COLUMNS.slice(0, keyColumns).every((c) => r[c] === row[c]));
+    table.push({ ...row });
+  }
+  return sortRows(table);
+}
+
+const sortRows = (rows: StoredRow[]): StoredRow[] =>
+  [...rows].sort((a, b) => (KEY_COLUMNS.map((c) => a[c]).join('\u0000') < KEY_COLUMNS.map((c) => b[c]).join('\u0000') ? -1 : 1));
+
+/** Time columns as "now" and "now + Expires": received_time must lie in [t0, t1]; both are then masked. */
+function maskTimes(rows: StoredRow[], t0: number, t1: number): StoredRow[] {
+  return rows.map((r) => {
+    expect(r.received_time).toBeGreaterThanOrEqual(t0);
+    expect(r.received_time).toBeLessThanOrEqual(t1);
+    return { ...r, received_time: 0, expires: r.expires > t0 - 10 ? r.expires - r.received_time : r.expires };
+  });
+}
+
+/** A small XML well-formedness check: declaration, balanced tags, quoted attributes, known entities. */
+function wellFormed(xml: string): boolean {
+  const decl = '<?xml version="1.0" encoding="UTF-8"?>';
+  if (!xml.startsWith(decl)) return false;
+  const token = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"<&]*(?:&(?:amp|lt|gt|quot|apos);[^"<&]*)*")*)\s*(\/?)>|[^<&]+|&(?:amp|lt|gt|quot|apos);/y;
+  const stack: string[] = [];
+  let roots = 0;
+  token.lastIndex = decl.length;
+  while (token.lastIndex < xml.length) {
+    const m = token.exec(xml);
+    if (m === null) return false;
+    if (m[2] === undefined) continue;
+    if (m[1] === '/') {
+      if (stack.pop() !== m[2]) return false;
+    } else if (m[4] !== '/') {
+      if (stack.length === 0) roots++;
+      stack.push(m[2]);
+    }
+  }
+  return stack.length === 0 && roots === 1;
+}
+
+describe.each(['sqlite', 'postgres', 'mysql'] as const)('kazoo.puaPublish* on %s', (backend) => {
+  let db: TestDb;
+  const tables: string[] = [];
+  const clients: Kazoo[] = [];
+  const table = (what: string): string => {
+    const t = uniqueTable(what);
+    tables.push(t);
+    return t;
+  };
+  const open = (t: string, extra: Partial<KazooConfig> = {}): Kazoo => {
+    const k = client(db, t, extra);
+    clients.push(k);
+    return k;
+  };
+
+  beforeAll(async () => {
+    db = await openTestDb(backend);
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((k) => k.close()));
+    const q = backend === 'mysql' ? '`' : '"';
+    for (const t of tables) {
+      await db.exec(`DROP TABLE IF EXISTS ${q}${t}${q}`);
+      await db.exec(`DELETE FROM version WHERE table_name = ${backend === 'postgres' ? '$1' : '?'}`, [t]).catch(() => undefined);
+    }
+    await db.close();
+  });
+
+  it('leaves exactly the module table after several dozen updates, creating the table (schema v5)', async () => {
+    const t = table('seq');
+    const k = open(t);
+    const t0 = Math.floor(Date.now() / 1000);
+    const results: PuaResult[] = [];
+    for (const step of SEQUENCE) results.push(await call(k, step));
+    const t1 = Math.floor(Date.now() / 1000);
+
+    expect(results.filter((r) => !r.written).map((r) => (r.written ? '' : r.reason))).toEqual([
+      'missing-field', 'missing-field', 'not-update', 'unknown-package', 'not-update', 'missing-field',
+    ]);
+    const stored = await db.rows(t);
+    expect(maskTimes(stored, t0, t1)).toEqual(expectedTable(SEQUENCE).map((r) => ({ ...r, received_time: 0 })));
+    // Spot checks that do not go through rows.ts: Expires as now + N, an escaped-free body.
+    const callA = stored.find((r) => r.etag === 'call-a');
+    expect(callA?.expires).toBe((callA?.received_time ?? 0) + 1);
+    expect(callA?.body).toContain('<state>terminated</state>');
+    expect(stored.find((r) => r.etag === '')?.body).toContain('<dialog call-id="76001e23e09704ea9e1257ebea85e1f3" direction="initiator">');
+    expect(stored.filter((r) => r.event === 'message-summary' && r.username === '1000')).toHaveLength(1);
+
+    const version = await db.exec(`SELECT table_version FROM version WHERE table_name = ${backend === 'postgres' ? '$1' : '?'}`, [t]);
+    expect(Number((version[0] as { table_version: unknown }).table_version)).toBe(5);
+  });
+
+  it('writes dialog bodies without targets under pua_include_entity 0', async () => {
+    const t = table('noent');
+    const k = open(t, { pua_include_entity: 0 });
+    await k.puaPublish(dialog('2000', 'call-x'));
+    const [row] = await db.rows(t);
+    expect(row.body).not.toContain('<target');
+    expect(row.body).toBe(expectedTable([{ entry: 'publish', payload: dialog('2000', 'call-x') }], false)[0].body);
+  });
+
+  it('stores XML-special and SQL-special values escaped and intact', async () => {
+    const t = table('esc');
+    const k = open(t);
+    const nasty = `O'Brien "&" <b> \\ '; DROP TABLE x; -- é☃😀`;
+    const result = await k.puaPublish(dialog(nasty, nasty, { 'From-Realm': `d'q"` }));
+    expect(result).toEqual({ written: true, event: 'dialog', domain: `d'q"`, username: nasty, etag: nasty });
+    const [row] = await db.rows(t);
+    expect(row.username).toBe(nasty);
+    const esc = nasty.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+    expect(row.body).toContain(`call-id="${esc}" local-tag="ft-${esc}"`);
+    expect(row.body).toContain(`<identity display="${esc}">sip:${esc}@example.com</identity>`);
+    expect(wellFormed(row.body)).toBe(true);
+    expect(wellFormed(row.body.replace('&amp;', '&'))).toBe(false);
+  });
+
+  it('keeps the last of 1,000 concurrent updates over 50 presentities', async () => {
+    const t = table('conc');
+    const k = open(t);
+    const pending: Array<Promise<PuaResult>> = [];
+    for (let i = 0; i < 1000; i++) {
+      const user = `u${i % 50}`;
+      pending.push(k.puaPublish(dialog(user, `call-${user}`, { 'Dialog-ID': `seq-${i}`, 'Flush-Level': i % 3 === 0 ? 1 : 0 })));
+    }
+    const results = await Promise.all(pending);
+    expect(results.every((r) => r.written)).toBe(true);
+    const rows = await db.rows(t);
+    expect(rows).toHaveLength(50);
+    for (const row of rows) {
+      const n = Number(row.username.slice(1));
+      expect(row.body).toContain(`<dialog id="seq-${950 + n}"`);
+    }
+  });
+
+  it('refuses Flush-Level 4 with INVALID_ARGUMENT and deletes nothing', async () => {
+    const t = table('flush');
+    const k = open(t);
+    await k.puaPublish(dialog('3000', 'keep-me'));
+    await expect(k.puaPublish(dialog('3001', 'wipe', { 'Flush-Level': 4 }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(k.puaPublishDialoginfo(dialog('3001', 'wipe', { 'Flush-Level': '9' }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await db.rows(t)).map((r) => r.etag)).toEqual(['keep-me']);
+  });
+
+  it('rejects INVALID_JSON and writes nothing', async () => {
+    const t = table('json');
+    const k = open(t);
+    await k.puaPublish(dialog('3000', 'one'));
+    await expect(k.puaPublish('{"Event-Name": "update", ')).rejects.toMatchObject({ code: 'INVALID_JSON' });
+    expect(await db.rows(t)).toHaveLength(1);
+  });
+
+  it('refuses a table that lacks a presentity column, without altering it', async () => {
+    const t = table('cols');
+    const q = backend === 'mysql' ? '`' : '"';
+    await db.exec(`CREATE TABLE ${q}${t}${q} (event VARCHAR(64), domain VARCHAR(64), username VARCHAR(64), etag VARCHAR(64), sender VARCHAR(64), body TEXT, received_time INT, expires INT)`);
+    const k = open(t);
+    const error = await k.puaPublish(dialog('3000', 'x')).catch((e) => e);
+    expect(error.code).toBe('DATABASE_ERROR');
+    expect(error.message).toContain('lacks the presentity column(s) priority');
+    expect(await db.exec(`SELECT COUNT(*) AS n FROM ${q}${t}${q}`)).toEqual([{ n: backend === 'postgres' ? '0' : 0 }]);
+  });
+
+  it('fails one bad write of a batch alone, the others commit', async () => {
+    if (backend === 'sqlite') return expect(backend).toBe('sqlite'); // SQLite does not enforce VARCHAR lengths
+    const t = table('bad');
+    const k = open(t);
+    const writes = [k.puaPublish(dialog('4000', 'ok-1')), k.puaPublish(dialog('x'.repeat(100), 'too-long')), k.puaPublish(dialog('4001', 'ok-2'))];
+    const settled = await Promise.allSettled(writes);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason.code).toBe('DATABASE_ERROR');
+    expect((await db.rows(t)).map((r) => r.etag)).toEqual(['ok-1', 'ok-2']);
+  });
+
+  it('rejects DATABASE_ERROR without DELETE rights and leaves the table as it was', async () => {
+    if (backend === 'sqlite') return expect(backend).toBe('sqlite'); // file permissions do not bind root; no SQL rights
+    const t = table('rights');
+    const owner = open(t);
+    await owner.puaPublish(presence('6000', 'early'));
+    const before = await db.rows(t);
+    const user = `kz_pua_ro_${t.slice(-8)}`;
+    if (backend === 'postgres') {
+      await db.exec(`CREATE ROLE ${user} LOGIN PASSWORD 'test'`);
+      await db.exec(`GRANT SELECT, INSERT ON "${t}" TO ${user}`);
+      await db.exec(`GRANT USAGE ON SEQUENCE "${t}_id_seq" TO ${user}`);
+    } else {
+      await db.exec(`CREATE USER '${user}'@'%' IDENTIFIED BY 'test'`);
+      await db.exec(`GRANT SELECT, INSERT ON test.\`${t}\` TO '${user}'@'%'`);
+    }
+    try {
+      for (const lockType of [0, 1] as const) {
+        const url = db.url.replace(/\/\/[^@]*@/, `//${user}:test@`);
+        const k = open(t, { db_url: url, pua_lock_type: lockType });
+        const error = await k.puaPublish(presence('6000', 'confirmed')).catch((e) => e);
+        expect(error.code).toBe('DATABASE_ERROR');
+        expect(error.message).toMatch(/denied/i);
+        expect(error.message).not.toContain(':test@');
+        expect(await db.rows(t)).toEqual(before);
+      }
+    } finally {
+      if (backend === 'postgres') {
+        await db.exec(`REVOKE ALL ON "${t}" FROM ${user}`);
+        await db.exec(`REVOKE ALL ON SEQUENCE "${t}_id_seq" FROM ${user}`);
+        await db.exec(`DROP ROLE ${user}`);
+      } else {
+        await db.exec(`DROP USER '${user}'@'%'`);
+      }
+    }
+  });
+
+  it('opens the database on first use without a broker and closes it in close()', async () => {
+    const t = table('life');
+    const k = client(db, t);
+    expect(k.connected).toBe(false);
+    await expect(k.puaPublishMwi(mwi('5000'))).resolves.toMatchObject({ written: true, event: 'message-summary' });
+    await k.close();
+    await expect(k.puaPublishMwi(mwi('5000'))).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
+
+describe('kazoo.puaPublish* without a usable database', () => {
+  const base = { node_hostname: 'presence.test', amqp_connection: 'amqp://guest:guest@127.0.0.1:5672' };
+
+  it('rejects PUA_DISABLED when pua_mode is 0 or db_url is unset', async () => {
+    const off = new Kazoo({ ...base, pua_mode: 0, db_url: 'sqlite:///nonexistent/never-opened.db' });
+    await expect(off.puaPublish(dialog('1', 'c'))).rejects.toMatchObject({ code: 'PUA_DISABLED', details: { param: 'pua_mode' } });
+    const none = new Kazoo(base);
+    await expect(none.puaPublish(dialog('1', 'c'))).rejects.toMatchObject({ code: 'PUA_DISABLED', details: { param: 'db_url' } });
+    await Promise.all([off.close(), none.close()]);
+  });
+
+  it.each([
+    ['postgres', 'postgres://kazoo:s3cr3tpw@127.0.0.1:1/test'],
+    ['mysql', 'mysql://kazoo:s3cr3tpw@127.0.0.1:1/test'],
+    ['sqlite', 'sqlite:///nonexistent-dir/sub/presence.db'],
+  ])('rejects DATABASE_ERROR for an unreachable %s, password hidden, every time', async (_name, url) => {
+    const k = new Kazoo({ ...base, db_url: url });
+    for (let i = 0; i < 2; i++) {
+      const error = await k.puaPublish(dialog('1', 'c')).catch((e) => e);
+      expect(error.code).toBe('DATABASE_ERROR');
+      expect(error.message).not.toContain('s3cr3tpw');
+      expect(`${error.stack} ${JSON.stringify(error.details)}`).not.toContain('s3cr3tpw');
+    }
+    await k.close();
+  });
+});
