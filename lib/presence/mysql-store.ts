@@ -126,11 +126,13 @@ export class MysqlStore implements StoreBackend {
     if ((tables as unknown[]).length === 0) {
       for (const sql of createTableStatements('mysql', this.table)) await conn.query(sql);
       const version = versionStatements('mysql', this.table);
-      await conn.query(version.create);
-      await conn.query(
-        `INSERT INTO ${version.table} (table_name, table_version) SELECT ?, ? FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${version.table} WHERE table_name = ?)`,
-        [version.name, PRESENTITY_TABLE_VERSION, version.name],
-      );
+      if (version !== null) {
+        await conn.query(version.create);
+        await conn.query(
+          `INSERT INTO ${version.table} (table_name, table_version) SELECT ?, ? FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${version.table} WHERE table_name = ?)`,
+          [version.name, PRESENTITY_TABLE_VERSION, version.name],
+        );
+      }
       if (this.locked) await conn.query('COMMIT');
     }
     const [columns] = await conn.query(`SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE ${where}`, [schema, name]);

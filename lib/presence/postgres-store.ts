@@ -139,11 +139,13 @@ export class PostgresStore implements StoreBackend {
       try {
         await client.query('BEGIN');
         for (const sql of createTableStatements('postgres', this.table)) await client.query(sql);
-        await client.query(version.create);
-        await client.query(
-          `INSERT INTO ${version.table} (table_name, table_version) SELECT $1::varchar, $2 WHERE NOT EXISTS (SELECT 1 FROM ${version.table} WHERE table_name = $1::varchar)`,
-          [version.name, PRESENTITY_TABLE_VERSION],
-        );
+        if (version !== null) {
+          await client.query(version.create);
+          await client.query(
+            `INSERT INTO ${version.table} (table_name, table_version) SELECT $1::varchar, $2 WHERE NOT EXISTS (SELECT 1 FROM ${version.table} WHERE table_name = $1::varchar)`,
+            [version.name, PRESENTITY_TABLE_VERSION],
+          );
+        }
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);

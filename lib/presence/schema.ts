@@ -8,6 +8,9 @@ import type { DbBackend } from './db-url';
 /** Kamailio's presentity table version these statements create. */
 export const PRESENTITY_TABLE_VERSION = 5;
 
+/** Length of Kamailio's `version.table_name` column. */
+const VERSION_NAME_MAX = 32;
+
 /** Columns every write needs; a table lacking one is refused on first use. */
 export const REQUIRED_COLUMNS = ['event', 'domain', 'username', 'etag', 'sender', 'body', 'received_time', 'expires', 'priority'] as const;
 
@@ -111,9 +114,11 @@ export function createTableStatements(backend: DbBackend, table: string): string
 /**
  * Kamailio's `version` table (its modules check a table's version there at start-up) and the
  * statement registering `table` at {@link PRESENTITY_TABLE_VERSION}, for a table we created.
- * The version table lives in the same schema as `table`.
+ * The version table lives in the same schema as `table`. `null` when the table's name is longer
+ * than the 32 characters Kamailio's `version.table_name` holds (Kamailio could not check it either).
  */
-export function versionStatements(backend: DbBackend, table: string): { create: string; table: string; name: string } {
+export function versionStatements(backend: DbBackend, table: string): { create: string; table: string; name: string } | null {
+  if (bare(table).length > VERSION_NAME_MAX) return null;
   const parts = table.split('.');
   const versionTable = parts.length === 2 ? `${parts[0]}.version` : 'version';
   const v = quoteTable(backend, versionTable);

@@ -114,6 +114,7 @@ export class SqliteStore implements StoreBackend {
       const version = versionStatements('sqlite', this.table);
       db.transaction(() => {
         for (const sql of createTableStatements('sqlite', this.table)) db.exec(sql);
+        if (version === null) return;
         db.exec(version.create);
         db.prepare(`INSERT INTO ${version.table} (table_name, table_version) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM ${version.table} WHERE table_name = ?)`).run(
           version.name, PRESENTITY_TABLE_VERSION, version.name,
