@@ -1,3 +1,4 @@
+import { resolveConfig } from '../../lib/config';
 import { foldBatch, foldCollation } from '../../lib/presence/batch';
 import { checkTableName, parseDbUrl, redactDbUrl } from '../../lib/presence/db-url';
 import { jsonCInt, readPayload } from '../../lib/presence/payload';
@@ -128,5 +129,24 @@ describe('readPayload()', () => {
     expect([jsonCInt(60), jsonCInt(59.9), jsonCInt(-3.7), jsonCInt('120'), jsonCInt(' 12abc'), jsonCInt('x'), jsonCInt(true), jsonCInt(null), jsonCInt(1e12)]).toEqual([
       60, 59, -3, 120, 12, 0, 1, 0, 2147483647,
     ]);
+  });
+});
+
+describe('presence parameters in resolveConfig()', () => {
+  const base = { node_hostname: 'n', amqp_connection: 'amqp://guest:guest@127.0.0.1' };
+
+  it('takes db_url, presentity_table and pua_* without a no-effect warning', () => {
+    const c = resolveConfig({ ...base, db_url: 'mysql://root@127.0.0.1/test', presentity_table: 'kam.presentity', pua_mode: 1, pua_include_entity: 0, pua_lock_type: 2 });
+    expect(c.warnings).toEqual([]);
+    expect([c.db_url, c.presentity_table, c.pua_include_entity, c.pua_lock_type]).toEqual(['mysql://root@127.0.0.1/test', 'kam.presentity', 0, 2]);
+  });
+
+  it('rejects a bad db_url at construction with INVALID_CONFIG, password hidden', () => {
+    const error = errorOf(() => resolveConfig({ ...base, db_url: 'oracle://kam:topsecret@h/db' }));
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.details.param).toBe('db_url');
+    expect(error.message).toContain('oracle://kam:***@h/db');
+    expect(error.message).not.toContain('topsecret');
+    expect(errorOf(() => resolveConfig({ ...base, presentity_table: 'presentity; DROP' })).details.param).toBe('presentity_table');
   });
 });
