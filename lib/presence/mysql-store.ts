@@ -57,15 +57,16 @@ export class MysqlStore implements StoreBackend {
       await conn.query('COMMIT');
       if (this.locked) await conn.query('UNLOCK TABLES');
     } catch (error) {
-      const f = failure(error, false);
+      // The 'error' handler below has already let go of a connection whose socket failed.
+      const f = failure(error, this.conn !== conn);
       if (f.fatal) {
-        await this.drop();
+        await this.discard(conn);
       } else {
         try {
           await conn.query('ROLLBACK');
           if (this.locked) await conn.query('UNLOCK TABLES');
         } catch {
-          await this.drop();
+          await this.discard(conn);
         }
       }
       throw f;
@@ -77,9 +78,13 @@ export class MysqlStore implements StoreBackend {
   }
 
   private async drop(): Promise<void> {
-    const conn = this.conn;
-    this.conn = undefined;
-    if (conn) await conn.end().catch(() => conn.destroy());
+    if (this.conn) await this.discard(this.conn);
+  }
+
+  /** Ends `conn`, which may already have been let go by its 'error' handler. */
+  private async discard(conn: MySql.Connection): Promise<void> {
+    if (this.conn === conn) this.conn = undefined;
+    await conn.end().catch(() => conn.destroy());
   }
 
   private async connection(): Promise<MySql.Connection> {

@@ -29,7 +29,6 @@ function failure(error: unknown, broken: boolean): StoreFailure {
 /** PostgreSQL backend of {@link PresentityWriter}. */
 export class PostgresStore implements StoreBackend {
   private client: Pg.Client | undefined;
-  private broken = false;
   private readonly t: string;
   private readonly lock: string | undefined;
 
@@ -81,12 +80,10 @@ export class PostgresStore implements StoreBackend {
       });
       await client.query('COMMIT');
     } catch (error) {
-      const f = failure(error, this.broken);
-      if (f.fatal) {
-        await this.drop();
-      } else {
-        await client.query('ROLLBACK').catch(() => this.drop());
-      }
+      // The 'error' handler below has already dropped a client whose socket failed.
+      const f = failure(error, this.client !== client);
+      if (f.fatal) await this.discard(client);
+      else await client.query('ROLLBACK').catch(() => this.discard(client));
       throw f;
     }
   }
@@ -96,9 +93,13 @@ export class PostgresStore implements StoreBackend {
   }
 
   private async drop(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    if (client) await client.end().catch(() => undefined);
+    if (this.client) await this.discard(this.client);
+  }
+
+  /** Ends `client`, which may already have been let go by its 'error' handler. */
+  private async discard(client: Pg.Client): Promise<void> {
+    if (this.client === client) this.client = undefined;
+    await client.end().catch(() => undefined);
   }
 
   private async connection(): Promise<Pg.Client> {
@@ -115,10 +116,8 @@ export class PostgresStore implements StoreBackend {
     });
     // A server shutdown or a dropped socket is reported here too; the next batch reconnects.
     client.on('error', () => {
-      this.broken = true;
       if (this.client === client) this.client = undefined;
     });
-    this.broken = false;
     try {
       await client.connect();
       await this.ensureTable(client);

@@ -309,6 +309,27 @@ describe.each(['sqlite', 'postgres', 'mysql'] as const)('kazoo.puaPublish* on %s
     }
   });
 
+  it('reconnects on the next call after the server dropped the connection', async () => {
+    if (backend === 'sqlite') return expect(backend).toBe('sqlite'); // no server
+    const sessions = async (): Promise<number[]> =>
+      backend === 'postgres'
+        ? (await db.exec("SELECT pid FROM pg_stat_activity WHERE application_name = 'kazoo-amqp presence'")).map((r) => Number((r as { pid: number }).pid))
+        : (await db.exec('SELECT ID AS id FROM information_schema.PROCESSLIST')).map((r) => Number((r as { id: number }).id));
+    const before = new Set(await sessions());
+    const t = table('drop');
+    const k = open(t);
+    await k.puaPublish(dialog('7000', 'before'));
+    const ours = (await sessions()).filter((id) => !before.has(id));
+    expect(ours.length).toBeGreaterThanOrEqual(1);
+    for (const id of ours) await db.exec(backend === 'postgres' ? `SELECT pg_terminate_backend(${id})` : `KILL ${id}`).catch(() => undefined);
+    // The first call after the drop may fail (the client may not have noticed yet); one of two must land.
+    const first = await k.puaPublish(dialog('7001', 'after-1')).catch((e) => e);
+    if (!('written' in first)) expect(first.code).toBe('DATABASE_ERROR');
+    await expect(k.puaPublish(dialog('7002', 'after-2'))).resolves.toMatchObject({ written: true });
+    const etags = (await db.rows(t)).map((r) => r.etag);
+    expect(etags).toEqual(expect.arrayContaining(['before', 'after-2']));
+  });
+
   it('opens the database on first use without a broker and closes it in close()', async () => {
     const t = table('life');
     const k = client(db, t);
