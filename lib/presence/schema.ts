@@ -45,8 +45,10 @@ function indexName(backend: DbBackend, table: string, name: string): string {
 export function createTableStatements(backend: DbBackend, table: string): string[] {
   const t = quoteTable(backend, table);
   const ix = (name: string): string => indexName(backend, table, name);
-  const q = (name: string): string => (backend === 'mysql' ? `\`${name}\`` : `"${name}"`);
-  const unbareIndex = (name: string): string => (backend === 'mysql' ? ix(name) : `"${bare(table)}_${name}"`);
+  // Constraint names inside CREATE TABLE never carry a schema.
+  const constraint = (name: string): string => `"${bare(table)}_${name}"`;
+  // SQLite's CREATE INDEX names the schema on the index, not on the table.
+  const indexedTable = backend === 'sqlite' ? `"${bare(table)}"` : t;
   switch (backend) {
     case 'postgres':
       return [
@@ -62,8 +64,8 @@ export function createTableStatements(backend: DbBackend, table: string): string
     sender VARCHAR(255) NOT NULL,
     priority INTEGER DEFAULT 0 NOT NULL,
     ruid VARCHAR(64),
-    CONSTRAINT ${unbareIndex('presentity_idx')} UNIQUE (username, domain, event, etag),
-    CONSTRAINT ${unbareIndex('ruid_idx')} UNIQUE (ruid)
+    CONSTRAINT ${constraint('presentity_idx')} UNIQUE (username, domain, event, etag),
+    CONSTRAINT ${constraint('ruid_idx')} UNIQUE (ruid)
 )`,
         `CREATE INDEX IF NOT EXISTS ${ix('presentity_expires')} ON ${t} (expires)`,
         `CREATE INDEX IF NOT EXISTS ${ix('account_idx')} ON ${t} (username, domain, event)`,
@@ -82,11 +84,11 @@ export function createTableStatements(backend: DbBackend, table: string): string
     sender VARCHAR(255) NOT NULL,
     priority INTEGER DEFAULT 0 NOT NULL,
     ruid VARCHAR(64),
-    CONSTRAINT ${unbareIndex('presentity_idx')} UNIQUE (username, domain, event, etag),
-    CONSTRAINT ${unbareIndex('ruid_idx')} UNIQUE (ruid)
+    CONSTRAINT ${constraint('presentity_idx')} UNIQUE (username, domain, event, etag),
+    CONSTRAINT ${constraint('ruid_idx')} UNIQUE (ruid)
 )`,
-        `CREATE INDEX IF NOT EXISTS ${ix('presentity_expires')} ON ${bare(table) === table ? t : q(bare(table))} (expires)`,
-        `CREATE INDEX IF NOT EXISTS ${ix('account_idx')} ON ${bare(table) === table ? t : q(bare(table))} (username, domain, event)`,
+        `CREATE INDEX IF NOT EXISTS ${ix('presentity_expires')} ON ${indexedTable} (expires)`,
+        `CREATE INDEX IF NOT EXISTS ${ix('account_idx')} ON ${indexedTable} (username, domain, event)`,
       ];
     case 'mysql':
       return [

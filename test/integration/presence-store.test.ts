@@ -85,6 +85,32 @@ describe.each(['sqlite', 'postgres', 'mysql'] as const)('kazoo.puaPublish* on %s
     expect(Number((version[0] as { table_version: unknown }).table_version)).toBe(5);
   });
 
+  it("creates Kamailio's indexes and unique key, also for a schema-qualified table name", async () => {
+    const t = table('schema');
+    const schema = backend === 'postgres' ? 'public' : backend === 'mysql' ? 'test' : 'main';
+    const k = open(t, { presentity_table: `${schema}.${t}` });
+    await k.puaPublish(presence('8000', 'early'));
+    expect((await db.rows(t)).map((r) => r.username)).toEqual(['8000']);
+    const names =
+      backend === 'postgres'
+        ? (await db.exec('SELECT indexname AS name FROM pg_indexes WHERE tablename = $1', [t])).map((r) => (r as { name: string }).name)
+        : backend === 'mysql'
+          ? (await db.exec('SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [t])).map((r) => (r as { name: string }).name)
+          : (await db.exec(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, [t])).map((r) => (r as { name: string }).name);
+    const expected =
+      backend === 'mysql'
+        ? ['PRIMARY', 'presentity_idx', 'ruid_idx', 'presentity_expires', 'account_idx']
+        : backend === 'postgres'
+          ? [`${t}_pkey`, `${t}_presentity_idx`, `${t}_ruid_idx`, `${t}_presentity_expires`, `${t}_account_idx`]
+          : [`sqlite_autoindex_${t}_1`, `sqlite_autoindex_${t}_2`, `${t}_presentity_expires`, `${t}_account_idx`];
+    expect([...names].sort()).toEqual([...expected].sort());
+    // The unique key is Kamailio's: a second row with the same four key values is refused.
+    const q = backend === 'mysql' ? '`' : '"';
+    const p = (i: number): string => (backend === 'postgres' ? `$${i}` : '?');
+    const insert = `INSERT INTO ${q}${t}${q} (username, domain, event, etag, expires, received_time, body, sender) VALUES (${[1, 2, 3, 4, 5, 6, 7, 8].map(p).join(', ')})`;
+    await expect(db.exec(insert, ['8000', 'example.com', 'presence', 'pres-8000', 0, 0, Buffer.from('x'), 's'])).rejects.toThrow();
+  });
+
   it('writes dialog bodies without targets under pua_include_entity 0', async () => {
     const t = table('noent');
     const k = open(t, { pua_include_entity: 0 });
