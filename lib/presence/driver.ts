@@ -17,3 +17,16 @@ export function loadDriver<T>(name: 'better-sqlite3' | 'pg' | 'mysql2/promise', 
     throw new StoreFailure(`the ${pkg} package is needed for this db_url and could not be loaded (npm install ${pkg}): ${reason}`, 'DRIVER_MISSING', true);
   }
 }
+
+/**
+ * Lets an idle database socket stop holding the process open (`hold` false) or makes it hold
+ * it again while a batch runs: a script that wrote presence and never called close() still
+ * exits, as a client that never connected to a broker does. Works on `pg` clients and `mysql2`
+ * connections (both keep their socket at `.connection.stream`); anything else is left alone.
+ */
+export function holdSocket(handle: unknown, hold: boolean): void {
+  const inner = (handle as { connection?: { stream?: unknown; connection?: { stream?: unknown } } } | undefined)?.connection;
+  const stream = (inner?.stream ?? inner?.connection?.stream) as { ref?: () => void; unref?: () => void } | undefined;
+  if (hold) stream?.ref?.();
+  else stream?.unref?.();
+}

@@ -7,7 +7,7 @@
 import type * as MySql from 'mysql2/promise';
 import { foldBatch, foldCollation, type FoldedBatch } from './batch';
 import type { DbTarget } from './db-url';
-import { loadDriver } from './driver';
+import { holdSocket, loadDriver } from './driver';
 import { createTableStatements, PRESENTITY_TABLE_VERSION, quoteTable, REQUIRED_COLUMNS, versionStatements } from './schema';
 import { StoreFailure, type StoreBackend } from './store';
 import { KEY_COLUMNS, type PresentityWrite } from './types';
@@ -42,6 +42,7 @@ export class MysqlStore implements StoreBackend {
 
   async runBatch(writes: readonly PresentityWrite[]): Promise<void> {
     const conn = await this.connection();
+    holdSocket(conn, true);
     try {
       await conn.query(this.locked ? `LOCK TABLES ${this.t} WRITE` : 'START TRANSACTION');
       // Folding must not depend on the table's collation (often case-insensitive here).
@@ -70,6 +71,8 @@ export class MysqlStore implements StoreBackend {
         }
       }
       throw f;
+    } finally {
+      holdSocket(conn, false);
     }
   }
 

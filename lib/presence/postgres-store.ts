@@ -7,7 +7,7 @@
 import type * as Pg from 'pg';
 import { foldBatch, type FoldedBatch } from './batch';
 import type { DbTarget } from './db-url';
-import { loadDriver } from './driver';
+import { holdSocket, loadDriver } from './driver';
 import { createTableStatements, PRESENTITY_TABLE_VERSION, quoteTable, REQUIRED_COLUMNS, versionStatements } from './schema';
 import { StoreFailure, type StoreBackend } from './store';
 import { KEY_COLUMNS, type PresentityWrite } from './types';
@@ -48,6 +48,7 @@ export class PostgresStore implements StoreBackend {
 
   async runBatch(writes: readonly PresentityWrite[]): Promise<void> {
     const client = await this.connection();
+    holdSocket(client, true);
     try {
       await client.query('BEGIN');
       if (this.lock) await client.query(this.lock);
@@ -85,6 +86,8 @@ export class PostgresStore implements StoreBackend {
       if (f.fatal) await this.discard(client);
       else await client.query('ROLLBACK').catch(() => this.discard(client));
       throw f;
+    } finally {
+      holdSocket(client, false);
     }
   }
 

@@ -2,9 +2,15 @@
  * kazoo.puaPublish* against the real databases: PostgreSQL and MariaDB of this machine, and an
  * SQLite file under os.tmpdir(). No broker: the clients never call connect().
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Kazoo, type KazooConfig, type PuaResult } from '../../lib';
 import { openTestDb, uniqueTable, type TestDb } from '../support/presentity-db';
 import { call, dialog, expectedTable, maskTimes, mwi, presence, SEQUENCE } from '../support/presence-sequence';
+
+const execFileP = promisify(execFile);
 
 function client(db: TestDb, table: string, extra: Partial<KazooConfig> = {}): Kazoo {
   return new Kazoo({ node_hostname: 'presence.test', amqp_connection: 'amqp://guest:guest@127.0.0.1:5672', db_url: db.url, presentity_table: table, ...extra });
@@ -247,6 +253,21 @@ describe.each(['sqlite', 'postgres', 'mysql'] as const)('kazoo.puaPublish* on %s
     await expect(k.puaPublish(dialog('7002', 'after-2'))).resolves.toMatchObject({ written: true });
     const etags = (await db.rows(t)).map((r) => r.etag);
     expect(etags).toEqual(expect.arrayContaining(['before', 'after-2']));
+  });
+
+  it('lets a process that wrote presence and never called close() exit (uses dist/: npm run build)', async () => {
+    const t = table('exit');
+    const lib = join(__dirname, '..', '..', 'dist', 'lib', 'index.js');
+    expect(existsSync(lib)).toBe(true);
+    const script =
+      `const { Kazoo } = require(${JSON.stringify(lib)});` +
+      `const k = new Kazoo({ node_hostname: 'n', amqp_connection: 'amqp://guest:guest@127.0.0.1:5672', db_url: process.argv[1], presentity_table: process.argv[2] });` +
+      `k.puaPublishMwi({ 'From-User': 'exit', 'From-Realm': 'example.com' }).then((r) => console.log(r.written));`;
+    const started = Date.now();
+    const { stdout } = await execFileP(process.execPath, ['-e', script, db.url, t], { timeout: 15_000 });
+    expect(stdout.trim()).toBe('true');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect((await db.rows(t)).map((r) => r.username)).toEqual(['exit']);
   });
 
   it('opens the database on first use without a broker and closes it in close()', async () => {
