@@ -101,7 +101,10 @@ describe.each(['postgres', 'mysql', 'sqlite'] as const)("Kamailio's kazoo module
   afterAll(async () => {
     kamailio?.kill('SIGTERM');
     const q = backend === 'mysql' ? '`' : '"';
-    for (const t of tables) await db.exec(`DROP TABLE IF EXISTS ${q}${t}${q}`).catch(() => undefined);
+    for (const t of tables) {
+      await db.exec(`DROP TABLE IF EXISTS ${q}${t}${q}`).catch(() => undefined);
+      await db.exec(`DELETE FROM version WHERE table_name = ${backend === 'postgres' ? '$1' : '?'}`, [t]).catch(() => undefined);
+    }
     await db?.close();
   });
 
