@@ -29,6 +29,7 @@ import {
 } from './config-rules';
 import { parseAmqpConnection, redactUrl, type ServerEndpoint } from './connection-url';
 import { KazooError } from './errors';
+import { checkTableName, parseDbUrl } from './presence/db-url';
 
 export type { Flag } from './config-rules';
 
@@ -71,10 +72,19 @@ function required<In, Out>(rule: Rule<In, Out>, missing: string, doc: string): P
 
 const DEAD = '(dead in the Kamailio module too)';
 const WAITFRAME = '(the Kamailio module uses it only to drain one frame after an unexpected-state error)';
-const NO_PRESENCE = '(presence, the kazoo_pua_* functions, is not built yet)';
 const dead = { noEffect: DEAD };
-const noPresence = { noEffect: NO_PRESENCE };
-const NOT_YET = 'accepted with a warning and no effect until presence is built.';
+/** A presentity database URL (lib/presence/db-url.ts says which). */
+const dbUrl: Rule<string> = {
+  type: 'str (sqlite:///…, postgres://…, mysql://…)',
+  check: (value, param) => {
+    const url = text().check(value, param);
+    parseDbUrl(url, param);
+    return url;
+  },
+};
+
+/** An SQL table name, optionally schema-qualified. */
+const tableName: Rule<string> = { type: 'str (SQL identifier)', check: (value, param) => checkTableName(text().check(value, param), param) };
 
 /**
  * Every parameter, declared once. To add one: add an entry here (Kamailio name as the key, in the
@@ -147,11 +157,11 @@ export const PARAMS = {
   amqps_key: module_(optional(text('str (path)')), null, 'Client key; must be given together with `amqps_cert`.'),
   amqps_verify_peer: module_(flag, 1, 'TLS peer (certificate chain) verification.'),
   amqps_verify_hostname: module_(flag, 1, 'TLS host name verification.'),
-  db_url: module_(optional(text()), null, `Presentity database URL for the \`kazoo_pua_*\` functions; ${NOT_YET}`, noPresence),
-  presentity_table: module_(text(), 'presentity', `Table the \`kazoo_pua_*\` functions write; ${NOT_YET}`, noPresence),
-  pua_mode: module_(flag, 1, `Enables the \`kazoo_pua_*\` functions; ${NOT_YET}`, noPresence),
-  pua_include_entity: module_(flag, 1, `Dialog-info bodies with (1) or without (0) \`<target uri=.../>\`; ${NOT_YET}`, noPresence),
-  pua_lock_type: module_(oneOf([0, 1, 2]), 1, `Presentity write locking (0 none, 1 write, 2 full); ${NOT_YET}`, noPresence),
+  db_url: module_(optional(dbUrl), null, 'Presentity database of the `kazoo_pua_*` functions: `sqlite:///abs/path.db` (or 2600hz\'s `kazoo:///abs/path.db`, read as SQLite), `postgres://user[:pass]@host[:port]/db`, `mysql://user[:pass]@host[:port]/db` (MariaDB/MySQL). Opened on first use ([presence.md](docs/presence.md)).'),
+  presentity_table: module_(tableName, 'presentity', 'Table the `kazoo_pua_*` functions write; created with Kamailio\'s presentity schema (version 5) when missing, never altered.'),
+  pua_mode: module_(flag, 1, 'Enables the `kazoo_pua_*` functions (`puaPublish*` reject PUA_DISABLED otherwise).'),
+  pua_include_entity: module_(flag, 1, 'Dialog-info bodies with (1) or without (0) `<target uri=.../>`.'),
+  pua_lock_type: module_(oneOf([0, 1, 2]), 1, 'Table lock per presentity transaction: 0 none, 1 write, 2 full ([presence.md](docs/presence.md)).'),
   presence_use_full_entity: module_(flag, 0, '*Dead* upstream (used only by the 2600hz fork).', dead),
   event_callback: module_(
     optional(text()),

@@ -41,7 +41,11 @@ export type KazooErrorCode =
   /** A consumed message body is not a JSON object (nacked when the binding has no_ack 0). */
   | 'INVALID_MESSAGE'
   /** A `'connection'` listener threw (`details.listener`); the other listeners and events still ran. */
-  | 'LISTENER_FAILED';
+  | 'LISTENER_FAILED'
+  /** A `puaPublish*` call while `pua_mode` is not 1 or `db_url` is unset (`details.param` names which). */
+  | 'PUA_DISABLED'
+  /** The presentity database failed (`details.backend`, `table`, `driverCode`); the message never shows a password. */
+  | 'DATABASE_ERROR';
 
 /** Structured facts attached to an error; which fields exist depends on the code. */
 export interface KazooErrorDetails {

@@ -18,3 +18,4 @@ export { json, jsonCount, type JsonPathOptions } from './json';
 export { CONSUMER_EVENT_ROUTE, consumerEventCandidates, normalizeRouteName, connectionEventPayload } from './route-names';
 export { coreHash, consistentWorker } from './core-hash';
 export type { SubscriptionDescription } from './subscription';
+export type { PuaResult } from './presence/types';

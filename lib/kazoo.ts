@@ -14,6 +14,8 @@ import { normalizeSubscription, type SubscriptionDescription } from './subscript
 import { checkRoute, checkSend, checkSubscribeStrings } from './client/arguments';
 import { Dispatcher } from './client/dispatch';
 import { Lifecycle } from './client/lifecycle';
+import { PresencePublisher } from './presence/publisher';
+import type { PuaResult } from './presence/types';
 import { Links } from './client/links';
 import { NativeEvents } from './client/native-events';
 import type { PublishOptions, QueryOptions, SubscriptionInfo } from './client/options';
@@ -51,6 +53,8 @@ export class Kazoo extends EventEmitter {
   private readonly nativeEvents: NativeEvents;
   private readonly producers: Producers;
   private readonly lifecycle: Lifecycle;
+  /** The kazoo_pua_* functions; their database opens on first use (lib/presence/). */
+  private readonly presence: PresencePublisher;
 
   /**
    * @param config the module's parameters by their Kamailio names (see {@link KazooConfig}).
@@ -68,6 +72,7 @@ export class Kazoo extends EventEmitter {
     this.dispatcher = new Dispatcher(c, this.state, this.router, this.subscriptions, this.reporter);
     this.nativeEvents = new NativeEvents(c.json_escape_char, this.pending, this.subscriptions, this.dispatcher, this.reporter);
     this.producers = new Producers(c, this.state, this.links, this.pending);
+    this.presence = new PresencePublisher(c);
     this.lifecycle = new Lifecycle({
       config: c,
       state: this.state,
@@ -232,10 +237,51 @@ export class Kazoo extends EventEmitter {
   }
 
   /**
+   * Writes a Kazoo presence update into the presentity table of `db_url`: `Event-Name` must be
+   * `update`, then `Event-Package` `dialog`, `message-summary` or `presence` picks the body.
+   * `payload` is JSON text (typically `event.payload`) or an object. Resolves with the row's key
+   * (`written: true`) or why nothing was written (`not-update`, `unknown-package`, `missing-field`).
+   * Needs no broker: a client that never connected can write presence ([presence.md](../docs/presence.md)).
+   * Kamailio: `kazoo_pua_publish(json)`.
+   * @throws KazooError PUA_DISABLED (pua_mode ≠ 1 or no db_url), INVALID_JSON, INVALID_ARGUMENT
+   *   (payload type; Flush-Level ≥ 4, which would empty the table), DATABASE_ERROR (nothing of
+   *   the write committed), CLOSED.
+   */
+  puaPublish(payload: string | object): Promise<PuaResult> {
+    return this.presence.publish('publish', payload);
+  }
+
+  /**
+   * The dialog-info handler without the Event-Name/Event-Package check.
+   * Kamailio: `kazoo_pua_publish_dialoginfo(json)`. Rejects as {@link puaPublish}.
+   */
+  puaPublishDialoginfo(payload: string | object): Promise<PuaResult> {
+    return this.presence.publish('dialog', payload);
+  }
+
+  /**
+   * The message-summary (MWI) handler without the Event-Name/Event-Package check.
+   * Kamailio: `kazoo_pua_publish_mwi(json)`. Rejects as {@link puaPublish}.
+   */
+  puaPublishMwi(payload: string | object): Promise<PuaResult> {
+    return this.presence.publish('message-summary', payload);
+  }
+
+  /**
+   * The PIDF presence handler without the Event-Name/Event-Package check.
+   * Kamailio: `kazoo_pua_publish_presence(json)`. Rejects as {@link puaPublish}.
+   */
+  puaPublishPresence(payload: string | object): Promise<PuaResult> {
+    return this.presence.publish('presence', payload);
+  }
+
+  /**
    * Closes every connection: waits (bounded) for outstanding publisher confirms, rejects pending
    * queries with CLOSED, lets running handlers finish, and stops the I/O threads. Idempotent.
    */
   close(): Promise<void> {
-    return this.lifecycle.close();
+    // The presentity database closes after the connections: handlers still running during the
+    // close grace may write presence.
+    return this.lifecycle.close().finally(() => this.presence.close());
   }
 }
