@@ -45,10 +45,7 @@ function ksr_kazoo_event(evname) {
   }
   KSR.info(name + ' for ' + (json('From') || json('Presence-ID')) + ' state ' + json('State') +
     ' (' + json('Event-Package') + ', zone ' + json('AMQP-Broker-Zone') + ')');
-  var publish = KSR.kazoo[PUA[name]];
-  if (typeof publish !== 'function') {
-    KSR.warn(PUA[name] + ' is not available in this build; update not stored');
-    return;
-  }
-  if (publish(KSR.pv.get('$kzE')) !== 1) KSR.err(PUA[name] + ' failed for ' + json('From'));
+  // 1: the write is under way (a database failure fails this event and is logged); -1: presence
+  // is disabled or the payload is not JSON.
+  if (KSR.kazoo[PUA[name]](KSR.pv.get('$kzE')) !== 1) KSR.err(PUA[name] + ' failed for ' + json('From'));
 }

@@ -2,8 +2,8 @@
  * `KSR.kazoo.*`: the kazoo module's whole function table under its cfg names, with KEMI return
  * conventions (1 success, −1 failure, 0 "no connection" / "dispatched"), values written into the
  * named target PV. The module's KEMI exports only `kazoo_publish` and `kazoo_subscribe`
- * (docs/module-behaviour.md#script-functions); this shim offers query, async query, encode, json and json_keys as well.
- * The `kazoo_pua_publish*` functions are added where presence is wired in.
+ * (docs/module-behaviour.md#script-functions); this shim offers query, async query, encode, json,
+ * json_keys and the `kazoo_pua_publish*` presence writers as well.
  */
 import type { Kazoo } from '../kazoo';
 import * as native from '../native';
@@ -215,6 +215,28 @@ export function createKsrKazoo(host: KsrHost): Record<string, (...args: never[])
     }
   }
 
+  /**
+   * The `kazoo_pua_publish*` family: −1 at once when presence is off (`pua_mode` ≠ 1 or no
+   * `db_url`) or the payload is not a JSON object, as the module; otherwise 1, and the write
+   * runs on the presentity database. The module reports 1 even when its write fails; here the
+   * current handler settles after the write and fails with it (logged, nack rules), so a lost
+   * presence update is never silent.
+   */
+  function puaWriter(name: string, write: (payload: string) => Promise<unknown>): (payload: string) => number {
+    return (payload: string): number => {
+      const c = kazoo.config;
+      if (c.pua_mode !== 1 || c.db_url === null) return fail(name, 'presence is disabled (pua_mode is not 1 or db_url is unset)');
+      if (typeof payload !== 'string' || !validPayload(payload)) return fail(name, 'the payload must be a JSON object');
+      host.track(
+        write(payload).catch((error) => {
+          logger.error(`${name}: ${reason(error)}`);
+          throw error;
+        }),
+      );
+      return 1;
+    };
+  }
+
   return {
     kazoo_publish,
     kazoo_query,
@@ -224,6 +246,10 @@ export function createKsrKazoo(host: KsrHost): Record<string, (...args: never[])
     kazoo_encode,
     kazoo_json,
     kazoo_json_keys,
+    kazoo_pua_publish: puaWriter('kazoo_pua_publish', (p) => kazoo.puaPublish(p)),
+    kazoo_pua_publish_dialoginfo: puaWriter('kazoo_pua_publish_dialoginfo', (p) => kazoo.puaPublishDialoginfo(p)),
+    kazoo_pua_publish_mwi: puaWriter('kazoo_pua_publish_mwi', (p) => kazoo.puaPublishMwi(p)),
+    kazoo_pua_publish_presence: puaWriter('kazoo_pua_publish_presence', (p) => kazoo.puaPublishPresence(p)),
   } as unknown as Record<string, (...args: never[]) => number>;
 }
 

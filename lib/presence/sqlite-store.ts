@@ -2,6 +2,8 @@
  * The SQLite presentity store (`sqlite:///path.db`, `kazoo:///path.db`) on better-sqlite3: one
  * connection in WAL mode, one transaction per batch. `pua_lock_type` picks the BEGIN flavour.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadDriver } from './driver';
 import { createTableStatements, PRESENTITY_TABLE_VERSION, quoteTable, REQUIRED_COLUMNS, versionStatements } from './schema';
@@ -71,6 +73,9 @@ export class SqliteStore implements StoreBackend {
     const Driver = loadDriver<typeof BetterSqlite3>('better-sqlite3', 'better-sqlite3');
     let db: Database;
     try {
+      // The embedded store is the default backend: a db_url in a folder that does not exist yet
+      // (a fresh data directory) is created, as the file itself is.
+      if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
       db = new Driver(this.path, { timeout: 5000 });
     } catch (error) {
       const f = failure(error);
