@@ -48,8 +48,24 @@ export function packageRoot(): string {
 export function platformTag(): string {
   const base = `${process.platform}-${process.arch}`;
   if (process.platform !== 'linux') return base;
+  return `${base}-${linuxLibc()}`;
+}
+
+let libc: 'glibc' | 'musl' | undefined;
+
+function linuxLibc(): 'glibc' | 'musl' {
+  if (libc) return libc;
+  // ldd is a script naming its libc on both (as detect-libc reads it): a file read, where
+  // process.report.getReport() costs ~20 ms of start-up.
+  try {
+    const ldd = fs.readFileSync('/usr/bin/ldd', 'latin1');
+    if (ldd.includes('musl')) return (libc = 'musl');
+    if (ldd.includes('GNU C Library') || ldd.includes('GLIBC')) return (libc = 'glibc');
+  } catch {
+    // no ldd (a minimal image): ask Node itself
+  }
   const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-  return `${base}-${report?.header?.glibcVersionRuntime ? 'glibc' : 'musl'}`;
+  return (libc = report?.header?.glibcVersionRuntime ? 'glibc' : 'musl');
 }
 
 /**
