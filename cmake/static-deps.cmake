@@ -2,8 +2,9 @@
 # package (scripts/prebuild.js turns it on with -DKAZOO_STATIC_DEPS=ON). A consumer then needs no
 # -dev package and no compiler; OpenSSL stays dynamic so the system keeps patching it.
 #
-# Sets KAZOO_DEPS to one INTERFACE target, a drop-in for the three pkg-config targets.
-# Expects pkg_check_modules() to have filled RABBITMQ_*, JSONC_* and UUID_* already.
+# Included at the end of CMakeLists.txt: it re-points the link interface of the pkg-config
+# targets PkgConfig::RABBITMQ, PkgConfig::JSONC and PkgConfig::UUID from the shared libraries
+# to their archives, so the targets that link them need no change.
 
 find_package(OpenSSL REQUIRED)
 
@@ -19,6 +20,8 @@ function(kazoo_static_archive out prefix lib)
 endfunction()
 
 kazoo_static_archive(KAZOO_RABBITMQ_ORIGINAL_A RABBITMQ rabbitmq)
+kazoo_static_archive(KAZOO_JSONC_A JSONC json-c)
+kazoo_static_archive(KAZOO_UUID_A UUID uuid)
 
 # Debian compiles its archives as PIE, not PIC. Within the addon their own symbols bind locally
 # (--exclude-libs below), but librabbitmq's PC-relative reads of libc's `stderr` cannot: a copy
@@ -35,23 +38,15 @@ execute_process(
 if(NOT KAZOO_OBJCOPY_RESULT EQUAL 0)
   message(FATAL_ERROR "KAZOO_STATIC_DEPS: objcopy of ${KAZOO_RABBITMQ_ORIGINAL_A} failed")
 endif()
-kazoo_static_archive(KAZOO_JSONC_A JSONC json-c)
-kazoo_static_archive(KAZOO_UUID_A UUID uuid)
+add_library(kazoo_rabbitmq_stderr STATIC ${CMAKE_CURRENT_LIST_DIR}/rabbitmq_stderr.cc)
 
-add_library(kazoo_static_deps INTERFACE)
-target_sources(kazoo_static_deps INTERFACE ${CMAKE_CURRENT_LIST_DIR}/rabbitmq_stderr.cc)
-target_include_directories(kazoo_static_deps INTERFACE
-  ${RABBITMQ_INCLUDE_DIRS} ${JSONC_INCLUDE_DIRS} ${UUID_INCLUDE_DIRS})
-target_compile_options(kazoo_static_deps INTERFACE
-  ${RABBITMQ_CFLAGS_OTHER} ${JSONC_CFLAGS_OTHER} ${UUID_CFLAGS_OTHER})
-# rabbitmq-c's archive needs OpenSSL, librt/libdl (Debian's .pc lists them as Libs.private);
-# json-c's needs libm.
-target_link_libraries(kazoo_static_deps INTERFACE
-  ${KAZOO_RABBITMQ_A} ${KAZOO_JSONC_A} ${KAZOO_UUID_A}
-  OpenSSL::SSL OpenSSL::Crypto rt dl m)
+# rabbitmq-c's archive needs OpenSSL, librt and libdl (Debian's .pc lists them as Libs.private);
+# json-c's needs libm. Include directories and compile flags stay those pkg-config gave.
+set_property(TARGET PkgConfig::RABBITMQ PROPERTY INTERFACE_LINK_LIBRARIES
+  ${KAZOO_RABBITMQ_A} kazoo_rabbitmq_stderr OpenSSL::SSL OpenSSL::Crypto rt dl)
+set_property(TARGET PkgConfig::JSONC PROPERTY INTERFACE_LINK_LIBRARIES ${KAZOO_JSONC_A} m)
+set_property(TARGET PkgConfig::UUID PROPERTY INTERFACE_LINK_LIBRARIES ${KAZOO_UUID_A})
 # Keep the archives' symbols out of the addon's dynamic symbol table: another addon in the same
 # process may load the system librabbitmq or json-c, and the two copies must not interpose.
-# Hiding them also lets the linker bind their non-PIC-safe references locally.
-target_link_options(kazoo_static_deps INTERFACE "LINKER:--exclude-libs,ALL")
-
-set(KAZOO_DEPS kazoo_static_deps)
+# Hiding them also lets the linker bind their PIE-compiled references locally.
+set_property(TARGET PkgConfig::RABBITMQ APPEND PROPERTY INTERFACE_LINK_OPTIONS "LINKER:--exclude-libs,ALL")
