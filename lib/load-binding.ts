@@ -17,7 +17,7 @@ export const ADDON_FILE = 'kazoo_amqp.node';
  * Debian packages a source build needs (scripts/install.js keeps the same list, since it runs
  * before dist/ exists in a development checkout).
  */
-export const BUILD_PACKAGES = ['librabbitmq-dev', 'libjson-c-dev', 'uuid-dev', 'pkg-config', 'cmake', 'make', 'g++'];
+export const BUILD_PACKAGES = ['librabbitmq-dev', 'libjson-c-dev', 'uuid-dev', 'libssl-dev', 'pkg-config', 'cmake', 'g++', 'make'];
 
 /** Platforms the package ships a prebuilt binary for, with what that binary needs. */
 export const PREBUILT_PLATFORMS: Readonly<Record<string, string>> = {

@@ -29,13 +29,14 @@ const LIBRARIES = [
   ['librabbitmq', 'librabbitmq-dev'],
   ['json-c', 'libjson-c-dev'],
   ['uuid', 'uuid-dev'],
+  ['openssl', 'libssl-dev'],
 ];
 /** Tools -> Debian package. */
 const TOOLS = [
   ['pkg-config', 'pkg-config'],
   ['cmake', 'cmake'],
-  ['make', 'make'],
   ['g++', 'g++'],
+  ['make', 'make'],
 ];
 
 function has(cmd, args) {

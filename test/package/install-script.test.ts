@@ -53,7 +53,7 @@ describe('scripts/install.js in an installed package', () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toContain(`no prebuilt binary for ${platformTag()}; building from source`);
     expect(result.stderr).toContain(
-      'sudo apt-get install -y pkg-config cmake make g++ librabbitmq-dev libjson-c-dev uuid-dev',
+      'sudo apt-get install -y pkg-config cmake g++ make librabbitmq-dev libjson-c-dev uuid-dev libssl-dev',
     );
     expect(result.stderr).toContain('KAZOO_AMQP_INSTALL_DEPS=1');
     expect(result.stderr).toContain('npm install-scripts approve kazoo-amqp && npm rebuild kazoo-amqp');
