@@ -8,6 +8,8 @@
 
 /** Every code a {@link KazooError} can carry. */
 export type KazooErrorCode =
+  /** No native addon loads on this platform: no fitting prebuilt binary and no source build (`details.tried`). */
+  | 'ADDON_NOT_FOUND'
   /** A configuration parameter is missing or has a bad value (`details.param` names it). */
   | 'INVALID_CONFIG'
   /** A function argument has the wrong type or shape (`details.param` names it). */
