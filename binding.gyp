@@ -9,9 +9,9 @@
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wno-unused-parameter", "<!@(pkg-config --cflags librabbitmq json-c uuid)"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wno-unused-parameter", "<!@(pkg-config --cflags librabbitmq json-c uuid openssl)"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "libraries": ["<!@(pkg-config --libs librabbitmq json-c uuid)", "-lpthread"]
+      "libraries": ["<!@(pkg-config --libs librabbitmq json-c uuid openssl)", "-lpthread"]
     }
   ]
 }

@@ -175,6 +175,19 @@ export interface KazooConfig {
   amqp_reconnect_min_ms?: number;
   /** int 1..3600000, default 5000. Longest reconnect delay (ms); at least `amqp_reconnect_min_ms`. */
   amqp_reconnect_max_ms?: number;
+  // --- issue 8 (native core): at-least-once publishing across reconnects ---
+  /**
+   * int 0..1000000, default 10000. Publishes kept per connection while it is down or reconnecting
+   * (sent once it is back); one more rejects at once with `PUBLISH_BUFFER_FULL`.
+   */
+  amqp_publish_buffer_count?: number;
+  /** int 0..1073741824, default 16777216. Total body bytes of those kept publishes. */
+  amqp_publish_buffer_bytes?: number;
+  /**
+   * int 1..3600000, default 30000. A publish the broker has not confirmed within this many ms
+   * (kept while reconnecting included) rejects with `PUBLISH_TIMEOUT`.
+   */
+  amqp_publish_timeout_ms?: number;
   /**
    * `'kazoo'` (default) or `'kamailio-x86'`. How `Kazoo.encode()` renders non-ASCII bytes: proper
    * hex like Kazoo, or the signed-char quirk of x86 Kamailio (spec §5.1).
@@ -267,6 +280,9 @@ export const DEFAULTS: Readonly<ConfigDefaults> = Object.freeze({
   requeue_on_error: 0,
   amqp_reconnect_min_ms: 100,
   amqp_reconnect_max_ms: 5000,
+  amqp_publish_buffer_count: 10000,
+  amqp_publish_buffer_bytes: 16777216,
+  amqp_publish_timeout_ms: 30000,
   encode_compat: 'kazoo',
 } satisfies ConfigDefaults);
 
@@ -436,6 +452,9 @@ const CHECKS: { readonly [K in keyof KazooConfig]-?: Check } = {
   requeue_on_error: flag,
   amqp_reconnect_min_ms: int(1, 3600000),
   amqp_reconnect_max_ms: int(1, 3600000),
+  amqp_publish_buffer_count: int(0, 1000000),
+  amqp_publish_buffer_bytes: int(0, 1073741824),
+  amqp_publish_timeout_ms: int(1, 3600000),
   encode_compat: oneOf(['kazoo', 'kamailio-x86']),
 };
 

@@ -247,6 +247,9 @@ export class Kazoo extends EventEmitter {
           eventSubkey: c.amqp_consumer_event_subkey,
           reconnectMinMs: c.amqp_reconnect_min_ms,
           reconnectMaxMs: c.amqp_reconnect_max_ms,
+          bufferCount: c.amqp_publish_buffer_count,
+          bufferBytes: c.amqp_publish_buffer_bytes,
+          publishTimeoutMs: c.amqp_publish_timeout_ms,
           lateReplies: c.query_late_replies,
           role,
         },
@@ -426,7 +429,9 @@ export class Kazoo extends EventEmitter {
         if (!this.accepting() || !link?.open) throw this.notConnected();
       } else {
         if (!this.accepting()) throw this.notConnected();
-        link = this.primaryLink();
+        // No primary server connected: a publish waits in the native reconnect buffer of the
+        // first primary one (issue 8); a query cannot (its reply queue goes with the connection).
+        link = this.primaryLink() ?? (isQuery ? undefined : this.links.find((l) => l.endpoint.primary && l.started));
         if (!link) throw this.notConnected();
       }
       const id = this.allocateId();

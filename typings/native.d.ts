@@ -42,6 +42,11 @@ export interface NativeConnectionOptions {
   /** Reconnect back-off bounds. */
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** Publishes kept while reconnecting (amqp_publish_buffer_count) and their body bytes (amqp_publish_buffer_bytes). */
+  bufferCount: number;
+  bufferBytes: number;
+  /** amqp_publish_timeout_ms: an unconfirmed publish rejects with PUBLISH_TIMEOUT after this. */
+  publishTimeoutMs: number;
   /** Late query replies: delivered as consumer events ('deliver') or dropped ('drop'). */
   lateReplies: 'deliver' | 'drop';
   /**

@@ -29,7 +29,7 @@ void RemoveCleanupHook(Napi::Env env, Bridge* bridge) {
 
 Napi::Object FailureToJs(Napi::Env env, const core::Failure& f) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("code", f.code);
+  o.Set("code", core::error_code_name(f.code));
   o.Set("message", f.message);
   if (f.reply_code != 0) {
     o.Set("replyCode", f.reply_code);

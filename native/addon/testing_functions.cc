@@ -32,8 +32,8 @@ Napi::Value PublishBody(const Napi::CallbackInfo& info) {
     result.Set("body", body.body);
     result.Set("msgId", body.msg_id);
   } else {
-    result.Set("error", failure.code);
-    result.Set("declined", failure.code == "DECLINED");
+    result.Set("error", core::error_code_name(failure.code));
+    result.Set("declined", failure.code == core::ErrorCode::Declined);
   }
   return result;
 }

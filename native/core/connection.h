@@ -49,7 +49,11 @@ class Connection {
 
  private:
   friend class IoLoop;
+  friend struct Context;
 
+  const ConnectionOptions& options() const { return options_; }
+  /// I/O thread only.
+  bool pop_command(Command& out) { return commands_.pop(out); }
   void push_event(Event&& event);
   void push_done(uint32_t id);
   void notify_if_needed();

@@ -57,7 +57,7 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
     }
     if (fast_publish_body(payload, *fields, *server_id_member, generated, out)) return true;
     if (route == JsonRoute::Fast) {
-      err->code = "DECLINED";
+      err->code = ErrorCode::Declined;
       err->message = "fast route declined";
       return false;
     }
@@ -67,14 +67,14 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
   if (root.obj == nullptr) {
     // Offsets are reported in UTF-16 units so that payload.slice(position) works in JS.
     size_t position = utf16_offset(payload, parse_error.position);
-    err->code = "INVALID_JSON";
+    err->code = ErrorCode::InvalidJson;
     err->message = "kazoo: payload is not valid JSON (" + parse_error.reason + " at offset " +
                    std::to_string(position) + ")";
     err->position = static_cast<int64_t>(position);
     return false;
   }
   if (!json_object_is_type(root.obj, json_type_object)) {
-    err->code = "INVALID_JSON";
+    err->code = ErrorCode::InvalidJson;
     err->message = "kazoo: payload must be a JSON object";
     err->position = 0;
     return false;

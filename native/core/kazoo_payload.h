@@ -39,7 +39,7 @@ enum class JsonRoute { Auto, Fast, Reference };
 /// Parses `payload` (json-c lenient), appends App-Name, App-Version, Node, Msg-ID and then
 /// Server-ID, each only when the top-level key is absent, and serializes. Returns false with
 /// `err` set (code INVALID_JSON, position) when the payload is not a JSON object, or (route
-/// Fast only) with err->code "DECLINED" when the fast route does not take the input.
+/// Fast only) with err->code ErrorCode::Declined when the fast route does not take the input.
 /// `fixed_msg_id`, when not empty, replaces the generated Msg-ID (tests).
 /// `fields` / `server_id_member` are the pre-rendered forms of identity / server_id (pass them
 /// on the hot path; when null they are rendered here).
