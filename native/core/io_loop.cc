@@ -17,7 +17,7 @@ constexpr size_t kCommandBurst = 1024;
 constexpr int kIdlePollMs = 1000;
 // close(): how long unconfirmed publishes may still be confirmed, then how long the broker may
 // take to answer connection.close. Together well under the 3.5 s close() promises.
-constexpr auto kCloseDrain = std::chrono::milliseconds(2000);
+constexpr auto kCloseDrain = std::chrono::milliseconds(1500);
 constexpr auto kCloseHandshake = std::chrono::milliseconds(500);
 
 int64_t ms_between(Clock::time_point from, Clock::time_point to) {

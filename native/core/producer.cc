@@ -507,7 +507,7 @@ bool Producer::settling() const {
   for (const auto& state : channels_)
     for (const auto& [tag, out] : state.unconfirmed)
       if (!out.is_query) return true;
-  return !awaiting_check_.empty();
+  return false;  // publishes still waiting for their exchange check are answered CLOSED
 }
 
 void Producer::on_closed(const std::string& reason, bool stopping) {
