@@ -15,6 +15,7 @@ const LIBRARIES = [
   ['librabbitmq', 'librabbitmq-dev'],
   ['json-c', 'libjson-c-dev'],
   ['uuid', 'uuid-dev'],
+  ['openssl', 'libssl-dev'],
 ];
 /** Tools -> Debian package. */
 const TOOLS = [
@@ -22,6 +23,9 @@ const TOOLS = [
   ['cmake', 'cmake'],
   ['g++', 'g++'],
   ['make', 'make'],
+  // The TLS integration tests put socat (with certificates made by openssl) in front of RabbitMQ.
+  ['socat', 'socat'],
+  ['openssl', 'openssl'],
 ];
 
 function has(cmd, args) {
