@@ -5,6 +5,7 @@
       "target_name": "kazoo_amqp",
       "sources": [
         "<!@(node -p \"require('fs').readdirSync('native/core').filter(f => f.endsWith('.cc')).map(f => 'native/core/' + f).join(' ')\")",
+        "<!@(node -p \"require('fs').readdirSync('native/core/payload').filter(f => f.endsWith('.cc')).map(f => 'native/core/payload/' + f).join(' ')\")",
         "<!@(node -p \"require('fs').readdirSync('native/addon').filter(f => f.endsWith('.cc')).map(f => 'native/addon/' + f).join(' ')\")"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],

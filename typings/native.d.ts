@@ -183,13 +183,16 @@ export declare class Connection {
 export declare function json(payload: string, path: string, escapeChar: string): string | null;
 /**
  * json-c lenient parse + spaced serialization of `payload`; throws a NativeFailure-shaped Error.
- * `reference: true` serializes with json-c itself (what the fast serializer is tested against).
+ * `reference: true` serializes with json-c itself (what the fast serializer is tested against);
+ * honoured only by the test build of the addon.
  */
 export declare function reserialize(payload: string, reference?: boolean): string;
 /** The length of the array at `path` ({kz.json.count}), 0 when absent or not an array. */
 export declare function jsonCount(payload: string, path: string, escapeChar: string): number;
 
-/** Forced-route payload rules with a fixed identity (kamailio / 9.9.9 / kamailio@test.local), for tests. */
+/**
+ * Test hook, exported only by the test build (build/Release/kazoo_amqp_testing.node; lib/native.ts
+ * loads it on demand). Forced-route payload rules with a fixed identity (kamailio / 9.9.9 / kamailio@test.local), for tests. */
 export declare const testing: {
   publishBody(
     payload: string,
@@ -204,4 +207,6 @@ export declare const testing: {
     eventSubkey: string,
     workerKeyField: string,
   ): { valid: boolean; declined: boolean; payload: string; msgId: string; category: string; name: string; workerKey: string };
+  /** Every code of the core's ErrorCode enum (native/core/error_code.h), as reported to JS. */
+  errorCodes(): string[];
 };

@@ -2,8 +2,10 @@
 
 #include <string>
 
-#include "core/kazoo_payload.h"
+#include "core/error_code.h"
+#include "core/payload/kazoo_payload.h"
 
+#ifdef KAZOO_TESTING
 namespace kazoo::addon {
 namespace {
 
@@ -61,13 +63,28 @@ Napi::Value DeliveryView(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value ErrorCodes(const Napi::CallbackInfo& info) {
+  int count = 0;
+  const char* const* names = core::error_code_names(&count);
+  Napi::Array result = Napi::Array::New(info.Env(), static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) result.Set(static_cast<uint32_t>(i), names[i]);
+  return result;
+}
+
 }  // namespace
 
 void InitTestingFunctions(Napi::Env env, Napi::Object exports) {
   Napi::Object testing = Napi::Object::New(env);
   testing.Set("publishBody", Napi::Function::New(env, PublishBody, "publishBody"));
   testing.Set("deliveryView", Napi::Function::New(env, DeliveryView, "deliveryView"));
+  testing.Set("errorCodes", Napi::Function::New(env, ErrorCodes, "errorCodes"));
   exports.Set("testing", testing);
 }
 
 }  // namespace kazoo::addon
+#else
+namespace kazoo::addon {
+// The production addon carries no test hooks (see CMakeLists.txt: kazoo_amqp_testing).
+void InitTestingFunctions(Napi::Env, Napi::Object) {}
+}  // namespace kazoo::addon
+#endif

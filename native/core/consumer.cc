@@ -4,7 +4,7 @@
 
 #include <ctime>
 
-#include "core/kazoo_payload.h"
+#include "core/payload/kazoo_payload.h"
 
 namespace kazoo::core {
 

@@ -11,7 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/kazoo_payload.h"
+#include "core/payload/kazoo_payload.h"
 #include "core/pending_queries.h"
 #include "core/role.h"
 

@@ -1,6 +1,6 @@
-#include "core/json_path.h"
+#include "core/payload/json_path.h"
 
-#include "core/json_text.h"
+#include "core/payload/json_text.h"
 
 namespace kazoo::core {
 

@@ -1,4 +1,4 @@
-#include "core/kazoo_payload.h"
+#include "core/payload/kazoo_payload.h"
 
 #include <json-c/json.h>
 #include <sys/random.h>
@@ -7,8 +7,8 @@
 #include <cstring>
 #include <optional>
 
-#include "core/fast_json.h"
-#include "core/json_text.h"
+#include "core/payload/fast_json.h"
+#include "core/payload/json_text.h"
 
 namespace kazoo::core {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/json_text.h"
+#include "core/payload/json_text.h"
 
 #include <climits>
 #include <cstdint>

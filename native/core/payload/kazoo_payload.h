@@ -32,7 +32,7 @@ struct PublishBody {
   std::string msg_id;  // the Msg-ID the body carries (caller's or generated)
 };
 
-/// Which implementation rewrites JSON: the single-pass fast route (core/fast_json.h) when it
+/// Which implementation rewrites JSON: the single-pass fast route (core/payload/fast_json.h) when it
 /// accepts the input, else json-c (Auto); Fast and Reference force one, for differential tests.
 enum class JsonRoute { Auto, Fast, Reference };
 
