@@ -446,8 +446,16 @@ export class Kazoo extends EventEmitter {
         this.waiters.set(id, { resolve, reject, site, target: { exchange, routingKey } });
       });
       try {
-        if (isQuery) link.connection.query(id, exchange, key, text, headers, timeoutMs);
-        else link.connection.publish(id, exchange, key, text, headers);
+        const queued = isQuery
+          ? link.connection.query(id, exchange, key, text, headers, timeoutMs)
+          : link.connection.publish(id, exchange, key, text, headers);
+        // Back-pressure (issue 8): the queue to the I/O thread is full while the broker is not reading.
+        if (!queued) {
+          this.waiters.delete(id);
+          return Promise.reject(
+            new KazooError('PUBLISH_BUFFER_FULL', 'kazoo: too many publishes waiting for the I/O thread (the broker is not reading)', { exchange, routingKey }),
+          );
+        }
       } catch (error) {
         this.waiters.delete(id);
         throw error;

@@ -159,8 +159,11 @@ export declare class Connection {
   constructor(options: NativeConnectionOptions, onBatch: NativeBatchCallback);
   /** Starts the I/O thread, which connects and keeps reconnecting until close(). */
   start(): void;
-  /** headers: flat [k1, v1, k2, v2, ...] or null. */
-  publish(id: number, exchange: string, routingKey: string, payload: string, headers: string[] | null): void;
+  /**
+   * headers: flat [k1, v1, k2, v2, ...] or null. False when the queue to the I/O thread is full
+   * (200,000 publishes/queries or 256 MiB of payloads): nothing was queued.
+   */
+  publish(id: number, exchange: string, routingKey: string, payload: string, headers: string[] | null): boolean;
   query(
     id: number,
     exchange: string,
@@ -168,7 +171,7 @@ export declare class Connection {
     payload: string,
     headers: string[] | null,
     timeoutMs: number,
-  ): void;
+  ): boolean;
   subscribe(id: number, subId: number, sub: NativeSubscription): void;
   unsubscribe(id: number, subId: number): void;
   /** Settles one delivery of subscription subId: ack, or nack with requeue. */

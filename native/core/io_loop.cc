@@ -177,6 +177,11 @@ void IoLoop::advance(Clock::time_point now) {
     drop("closed by client");
     return;
   }
+  if (stopping_ && owner_.aborting() && phase_ != Phase::Waiting) {
+    // Environment teardown: no confirms or close-ok to wait for; the broker cleans up.
+    drop("closed by client");
+    return;
+  }
   if (stopping_ && phase_ == Phase::Ready) {
     phase_ = Phase::Draining;
     deadline_ = now + kCloseDrain;
