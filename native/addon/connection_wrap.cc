@@ -1,3 +1,4 @@
+// JS class Connection: converts JS calls to core commands and core event batches to JS (see connection_wrap.h).
 #include "addon/connection_wrap.h"
 
 #include <cstring>
@@ -99,7 +100,7 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       break;
     case core::EventType::Blocked:
       o.Set("t", "blocked");
-      o.Set("blocked", e.open);
+      o.Set("blocked", e.blocked);
       if (!e.reason.empty()) o.Set("reason", e.reason);
       break;
     case core::EventType::Delivery:  // DeliveryToJs

@@ -1,3 +1,4 @@
+// Conversion of JS option and argument objects into core value structs (see convert.h).
 #include "addon/convert.h"
 
 #include <string>

@@ -1,3 +1,4 @@
+// JS exports json, jsonCount and reserialize: conversion around the core's JSON functions (see json_functions.h).
 #include "addon/json_functions.h"
 
 #include <optional>

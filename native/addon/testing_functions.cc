@@ -1,3 +1,4 @@
+// Test hooks of the test build (kazoo_amqp_testing.node) only: forced-route payload rules, error-code list (see testing_functions.h).
 #include "addon/testing_functions.h"
 
 #include <string>

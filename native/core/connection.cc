@@ -1,3 +1,4 @@
+// Connection: the cross-thread queues (commands in, events and done ids out), the wake-up eventfd and the I/O thread's life (see connection.h).
 #include "core/connection.h"
 
 #include <pthread.h>

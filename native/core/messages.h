@@ -117,8 +117,8 @@ struct Event {
   uint64_t delivery_tag = 0;
   uint32_t epoch = 0;
   double elapsed_ms = 0;
-  // Conn / Subscribed
-  bool open = false, after_reconnect = false;
+  // Conn (open) / Blocked (blocked) / Subscribed (after_reconnect)
+  bool open = false, blocked = false, after_reconnect = false;
   std::string host, zone, reason, queue;
 };
 

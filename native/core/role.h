@@ -33,7 +33,7 @@ struct Context {
     blocked = now_blocked;
     Event event;
     event.type = EventType::Blocked;
-    event.open = now_blocked;
+    event.blocked = now_blocked;
     event.reason = reason;
     event.host = options.host;
     event.zone = options.zone;

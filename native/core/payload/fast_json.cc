@@ -1,3 +1,4 @@
+// The single-pass JSON rewrite of the hot paths, byte-identical to json-c's output (see fast_json.h).
 #include "core/payload/fast_json.h"
 
 #include <cstdio>

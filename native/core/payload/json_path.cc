@@ -1,3 +1,4 @@
+// kazoo_json / {kz.json.count}: values at a dotted path rendered as the module does (see json_path.h).
 #include "core/payload/json_path.h"
 
 #include "core/payload/json_text.h"

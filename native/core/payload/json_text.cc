@@ -1,3 +1,4 @@
+// json-c parsing and serialization helpers shared by the payload rules (see json_text.h).
 #include "core/payload/json_text.h"
 
 #include <climits>

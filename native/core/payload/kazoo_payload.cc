@@ -1,3 +1,4 @@
+// The module's payload rules: fields injected into publishes, deliveries augmented (see kazoo_payload.h).
 #include "core/payload/kazoo_payload.h"
 
 #include <json-c/json.h>
