@@ -166,3 +166,42 @@ describe('the exclusive reply queue', () => {
     expect(messages.join('\n')).toMatch(/node_hostname must be unique/);
   });
 });
+
+describe('liveness and bounds', () => {
+  it('keeps the connection through 10 s of blocked event loop with amqp_heartbeats: 1', async () => {
+    // Straight to the broker: the proxy runs on this (blocked) JS thread.
+    const kazoo = client({ amqp_connection: AMQP_URL, amqp_heartbeats: 1 });
+    const events: string[] = [];
+    kazoo.on('connection', (event: { role: string; event: string }) => events.push(`${event.role}:${event.event}`));
+    await kazoo.connect();
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      // The JS thread is busy; the I/O thread keeps sending and receiving heartbeats.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events).not.toContain('producer:closed');
+    await kazoo.publish(exchange, 'after.block', { B: 1 });
+    expect(await drainQueue(observer.channel, queue, 1)).toHaveLength(1);
+    expect(events).toEqual(['producer:open']);
+  }, 30_000);
+
+  it('refuses headers that do not fit in one frame with INVALID_ARGUMENT, sending nothing', async () => {
+    const kazoo = client({ amqp_connection: AMQP_URL });
+    await kazoo.connect();
+    const error = await kazoo.publish(exchange, 'big', { B: 1 }, { headers: { 'X-Big': 'x'.repeat(140_000) } }).catch((e: KazooError) => e);
+    expect(error).toBeInstanceOf(KazooError);
+    expect((error as KazooError).code).toBe('INVALID_ARGUMENT');
+    expect((error as KazooError).message).toMatch(/frame_max/);
+    await kazoo.publish(exchange, 'marker', { M: 1 });
+    const messages = await drainQueue(observer.channel, queue, 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await observer.channel.get(queue, { noAck: true })).toBe(false);
+    expect(messages.map((m) => m.fields.routingKey)).toEqual(['marker']);
+  });
+
+  it('refuses a Msg-ID with a NUL character with INVALID_ARGUMENT', async () => {
+    const kazoo = client({ amqp_connection: AMQP_URL });
+    await kazoo.connect();
+    expect(await codeOf(kazoo.publish(exchange, 'nul', '{"Msg-ID": "a\\u0000b"}'))).toBe('INVALID_ARGUMENT');
+  });
+});

@@ -86,7 +86,11 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
   json_object* existing_id = nullptr;
   if (json_object_object_get_ex(root.obj, "Msg-ID", &existing_id)) {
     const char* text = existing_id ? json_object_get_string(existing_id) : nullptr;
-    out->msg_id = text ? text : "";
+    // A string's own length: a NUL inside must be seen (and refused), not cut the id short.
+    if (text != nullptr && json_object_is_type(existing_id, json_type_string))
+      out->msg_id.assign(text, static_cast<size_t>(json_object_get_string_len(existing_id)));
+    else
+      out->msg_id = text ? text : "";
   } else {
     out->msg_id = generated;
     json_object_object_add(root.obj, "Msg-ID", json_object_new_string(out->msg_id.c_str()));
