@@ -21,7 +21,7 @@ export default tseslint.config(
   },
   {
     // The addon is loaded with require() at run time (its path is computed).
-    files: ['lib/native.ts'],
+    files: ['lib/native.ts', 'lib/load-binding.ts'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

@@ -188,6 +188,17 @@ export const PARAMS = {
   ),
   amqp_reconnect_min_ms: ours(int(1, 3600000), 100, 'First reconnect delay (ms); later attempts back off up to the maximum.'),
   amqp_reconnect_max_ms: ours(int(1, 3600000), 5000, 'Longest reconnect delay (ms); at least `amqp_reconnect_min_ms`.'),
+  amqp_publish_buffer_count: ours(
+    int(0, 1000000),
+    10000,
+    'Publishes kept per connection while it is down or reconnecting, sent once it is back (at-least-once: a publish unconfirmed when the connection dropped is sent again with the same Msg-ID). One more rejects at once with `PUBLISH_BUFFER_FULL`.',
+  ),
+  amqp_publish_buffer_bytes: ours(int(0, 1073741824), 16777216, 'Total body bytes of those kept publishes; past it a publish rejects `PUBLISH_BUFFER_FULL`.'),
+  amqp_publish_timeout_ms: ours(
+    int(1, 3600000),
+    30000,
+    'A publish the broker has not confirmed within this many ms (time kept while reconnecting included) rejects with `PUBLISH_TIMEOUT` (it may still arrive).',
+  ),
   encode_compat: ours(
     oneOf(['kazoo', 'kamailio-x86']),
     'kazoo',

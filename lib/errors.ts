@@ -32,6 +32,10 @@ export type KazooErrorCode =
   | 'CONNECTION_LOST'
   /** The broker could not be reached or refused the login. */
   | 'CONNECT_FAILED'
+  /** The broker did not confirm a publish within `amqp_publish_timeout_ms` (it may still arrive). */
+  | 'PUBLISH_TIMEOUT'
+  /** The reconnect buffer (`amqp_publish_buffer_count` / `_bytes`) is full: the publish was not kept. */
+  | 'PUBLISH_BUFFER_FULL'
   /** A query got no correlated reply in time (`details.exchange`, `routingKey`, `elapsedMs`). */
   | 'QUERY_TIMEOUT'
   /** `close()` was called while the operation was pending. */

@@ -98,7 +98,6 @@ export function loadBinding(root: string = packageRoot()): { binding: unknown; a
       continue;
     }
     try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
       return { binding: require(attempt.file), attempt };
     } catch (error) {
       attempt.error = error instanceof Error ? error.message.split('\n')[0] : String(error);

@@ -37,6 +37,9 @@ const TOOLS = [
   ['cmake', 'cmake'],
   ['g++', 'g++'],
   ['make', 'make'],
+  // The TLS integration tests put socat (with certificates made by openssl) in front of RabbitMQ.
+  ['socat', 'socat'],
+  ['openssl', 'openssl'],
 ];
 /** Tools only a development checkout needs (`npm run lint`) -> Debian package. */
 const DEV_TOOLS = [['clang-format', 'clang-format']];

@@ -42,6 +42,11 @@ export interface NativeConnectionOptions {
   /** Reconnect back-off bounds. */
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** Publishes kept while reconnecting (amqp_publish_buffer_count) and their body bytes (amqp_publish_buffer_bytes). */
+  bufferCount: number;
+  bufferBytes: number;
+  /** amqp_publish_timeout_ms: an unconfirmed publish rejects with PUBLISH_TIMEOUT after this. */
+  publishTimeoutMs: number;
   /** Late query replies: delivered as consumer events ('deliver') or dropped ('drop'). */
   lateReplies: 'deliver' | 'drop';
   /**
@@ -154,8 +159,11 @@ export declare class Connection {
   constructor(options: NativeConnectionOptions, onBatch: NativeBatchCallback);
   /** Starts the I/O thread, which connects and keeps reconnecting until close(). */
   start(): void;
-  /** headers: flat [k1, v1, k2, v2, ...] or null. */
-  publish(id: number, exchange: string, routingKey: string, payload: string, headers: string[] | null): void;
+  /**
+   * headers: flat [k1, v1, k2, v2, ...] or null. False when the queue to the I/O thread is full
+   * (200,000 publishes/queries or 256 MiB of payloads): nothing was queued.
+   */
+  publish(id: number, exchange: string, routingKey: string, payload: string, headers: string[] | null): boolean;
   query(
     id: number,
     exchange: string,
@@ -163,7 +171,7 @@ export declare class Connection {
     payload: string,
     headers: string[] | null,
     timeoutMs: number,
-  ): void;
+  ): boolean;
   /**
    * Sends query `id` and blocks the JS thread until its reply, timeout or failure (the I/O thread
    * keeps running; no spinning). Used by the KEMI shim's synchronous `kazoo_query`.
@@ -190,13 +198,16 @@ export declare class Connection {
 export declare function json(payload: string, path: string, escapeChar: string): string | null;
 /**
  * json-c lenient parse + spaced serialization of `payload`; throws a NativeFailure-shaped Error.
- * `reference: true` serializes with json-c itself (what the fast serializer is tested against).
+ * `reference: true` serializes with json-c itself (what the fast serializer is tested against);
+ * honoured only by the test build of the addon.
  */
 export declare function reserialize(payload: string, reference?: boolean): string;
 /** The length of the array at `path` ({kz.json.count}), 0 when absent or not an array. */
 export declare function jsonCount(payload: string, path: string, escapeChar: string): number;
 
-/** Forced-route payload rules with a fixed identity (kamailio / 9.9.9 / kamailio@test.local), for tests. */
+/**
+ * Test hook, exported only by the test build (build/Release/kazoo_amqp_testing.node; lib/native.ts
+ * loads it on demand). Forced-route payload rules with a fixed identity (kamailio / 9.9.9 / kamailio@test.local), for tests. */
 export declare const testing: {
   publishBody(
     payload: string,
@@ -211,4 +222,6 @@ export declare const testing: {
     eventSubkey: string,
     workerKeyField: string,
   ): { valid: boolean; declined: boolean; payload: string; msgId: string; category: string; name: string; workerKey: string };
+  /** Every code of the core's ErrorCode enum (native/core/error_code.h), as reported to JS. */
+  errorCodes(): string[];
 };

@@ -79,6 +79,15 @@ export class Links {
     return undefined;
   }
 
+  /**
+   * Where a publish goes while no primary-zone producer is open: the first started one, whose
+   * native reconnect buffer keeps it until the connection is back (`amqp_publish_buffer_*`).
+   * A query has no such fallback: its reply queue goes with the connection.
+   */
+  bufferingProducer(): Link | undefined {
+    return this.producers.find((l) => l.started && l.endpoint.primary);
+  }
+
   /** The producer of server `serverId` (1-based), for `consumer://<server-id>/<key>`. */
   producerOf(serverId: number): Link | undefined {
     return this.producers.find((l) => l.endpoint.serverId === serverId);
@@ -135,6 +144,9 @@ function createLink(c: ResolvedConfig, endpoint: ServerEndpoint, role: 'producer
       eventSubkey: c.amqp_consumer_event_subkey,
       reconnectMinMs: c.amqp_reconnect_min_ms,
       reconnectMaxMs: c.amqp_reconnect_max_ms,
+      bufferCount: c.amqp_publish_buffer_count,
+      bufferBytes: c.amqp_publish_buffer_bytes,
+      publishTimeoutMs: c.amqp_publish_timeout_ms,
       lateReplies: c.query_late_replies,
       role,
     },

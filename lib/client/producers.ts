@@ -35,12 +35,12 @@ export class Producers {
       [link, key] = this.throughServer(send.routingKey);
     } else {
       if (!this.state.accepting()) throw this.state.notConnected();
-      link = this.links.primaryProducer();
+      link = this.links.primaryProducer() ?? this.links.bufferingProducer();
       if (!link) throw this.state.notConnected();
     }
     const id = this.pending.allocateId();
     const promise = this.pending.track(id, undefined, { exchange: send.exchange, routingKey: send.routingKey });
-    this.issue(id, () => link.connection.publish(id, send.exchange, key, send.text, send.headers));
+    this.issue(id, send, () => link.connection.publish(id, send.exchange, key, send.text, send.headers));
     return promise as Promise<void>;
   }
 
@@ -54,7 +54,7 @@ export class Producers {
     if (!link) throw this.state.notConnected();
     const id = this.pending.allocateId();
     const promise = this.pending.track(id, site, { exchange: send.exchange, routingKey: send.routingKey });
-    this.issue(id, () => link.connection.query(id, send.exchange, send.routingKey, send.text, send.headers, send.timeoutMs));
+    this.issue(id, send, () => link.connection.query(id, send.exchange, send.routingKey, send.text, send.headers, send.timeoutMs));
     return promise as Promise<KazooReply>;
   }
 
@@ -71,12 +71,25 @@ export class Producers {
     return settleSyncQuery(outcome, { exchange: send.exchange, routingKey: send.routingKey }, this.config.json_escape_char);
   }
 
-  private issue(id: number, call: () => void): void {
+  /**
+   * Runs the native call of operation `id`. The queue to the I/O thread is bounded: `call`
+   * returns false when it is full (the broker is not reading), and the operation is refused at
+   * once with PUBLISH_BUFFER_FULL instead of growing memory without bound.
+   */
+  private issue(id: number, send: CheckedSend, call: () => boolean): void {
+    let queued: boolean;
     try {
-      call();
+      queued = call();
     } catch (error) {
       this.pending.forget(id);
       throw error;
+    }
+    if (!queued) {
+      this.pending.forget(id);
+      throw new KazooError('PUBLISH_BUFFER_FULL', 'kazoo: too many publishes waiting for the I/O thread (the broker is not reading)', {
+        exchange: send.exchange,
+        routingKey: send.routingKey,
+      });
     }
   }
 

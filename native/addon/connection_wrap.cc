@@ -1,3 +1,4 @@
+// JS class Connection: converts JS calls to core commands and core event batches to JS (see connection_wrap.h).
 #include "addon/connection_wrap.h"
 
 #include <cstring>
@@ -14,11 +15,18 @@ void CleanupHook(void* arg) {
   // join its I/O thread so it never outlives the code it runs.
   auto* bridge = static_cast<Bridge*>(arg);
   bridge->cleanup_hook = false;
-  if (bridge->connection) bridge->connection->shutdown();
+  if (bridge->connection) bridge->connection->abort();
   if (bridge->tsfn_live) {
     bridge->tsfn_live = false;
     bridge->tsfn.Abort();
   }
+}
+
+/// A C++ exception from the core (resource exhaustion) as a JS error with a KazooError code.
+void ThrowCoreError(Napi::Env env, const std::exception& error) {
+  Napi::Error js = Napi::Error::New(env, std::string("kazoo: cannot start the connection: ") + error.what());
+  js.Value().Set("code", "CONNECT_FAILED");
+  js.ThrowAsJavaScriptException();
 }
 
 void RemoveCleanupHook(Napi::Env env, Bridge* bridge) {
@@ -29,7 +37,7 @@ void RemoveCleanupHook(Napi::Env env, Bridge* bridge) {
 
 Napi::Object FailureToJs(Napi::Env env, const core::Failure& f) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("code", f.code);
+  o.Set("code", core::error_code_name(f.code));
   o.Set("message", f.message);
   if (f.reply_code != 0) {
     o.Set("replyCode", f.reply_code);
@@ -92,7 +100,7 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       break;
     case core::EventType::Blocked:
       o.Set("t", "blocked");
-      o.Set("blocked", e.open);
+      o.Set("blocked", e.blocked);
       if (!e.reason.empty()) o.Set("reason", e.reason);
       break;
     case core::EventType::Delivery:  // DeliveryToJs
@@ -201,6 +209,9 @@ ConnectionWrap::ConnectionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   core::ConnectionOptions options;
   if (!ReadConnectionOptions(env, info[0].As<Napi::Object>(), &options)) return;
   on_batch_ = Napi::Persistent(info[1].As<Napi::Function>());
+  // No C++ exception may cross into N-API (it would abort the process): resource exhaustion
+  // (no eventfd, no memory) becomes a JS error with code CONNECT_FAILED.
+  try {
   bridge_ = std::make_shared<Bridge>();
   bridge_->self = bridge_;
   Bridge* raw = bridge_.get();
@@ -210,12 +221,16 @@ ConnectionWrap::ConnectionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
     if (!keep || !raw->tsfn_live) return;
     raw->tsfn.NonBlockingCall([keep](Napi::Env env, Napi::Function on_batch) { Drain(env, on_batch, keep); });
   });
+  } catch (const std::exception& error) {
+    bridge_.reset();
+    ThrowCoreError(env, error);
+  }
 }
 
 ConnectionWrap::~ConnectionWrap() {
   if (!bridge_) return;
   // Garbage-collected without close(): stop the I/O thread before its owner goes away.
-  if (bridge_->connection) bridge_->connection->shutdown();
+  if (bridge_->connection) bridge_->connection->abort();
   RemoveCleanupHook(Env(), bridge_.get());
   if (bridge_->tsfn_live) {
     bridge_->tsfn_live = false;
@@ -230,7 +245,14 @@ Napi::Value ConnectionWrap::Start(const Napi::CallbackInfo& info) {
   bridge_->tsfn_live = true;
   napi_add_env_cleanup_hook(env, CleanupHook, bridge_.get());
   bridge_->cleanup_hook = true;
-  bridge_->connection->start();
+  try {
+    bridge_->connection->start();
+  } catch (const std::exception& error) {  // std::system_error: no thread could be created
+    RemoveCleanupHook(env, bridge_.get());
+    bridge_->tsfn_live = false;
+    bridge_->tsfn.Release();
+    ThrowCoreError(env, error);
+  }
   return env.Undefined();
 }
 
@@ -238,7 +260,8 @@ Napi::Value ConnectionWrap::Publish(const Napi::CallbackInfo& info) {
   core::Command command;
   command.type = core::CommandType::Publish;
   if (!ReadPublishArgs(info, &command)) return info.Env().Undefined();
-  bridge_->connection->post(std::move(command));
+  // false: the queue to the I/O thread is full; lib/ rejects with PUBLISH_BUFFER_FULL.
+  return Napi::Boolean::New(info.Env(), bridge_->connection->try_post(std::move(command)));
   return info.Env().Undefined();
 }
 
@@ -252,7 +275,8 @@ Napi::Value ConnectionWrap::Query(const Napi::CallbackInfo& info) {
   }
   command.timeout_ms = info[5].As<Napi::Number>().Uint32Value();
   command.queued_at = std::chrono::steady_clock::now();
-  bridge_->connection->post(std::move(command));
+  // false: the queue to the I/O thread is full; lib/ rejects with PUBLISH_BUFFER_FULL.
+  return Napi::Boolean::New(info.Env(), bridge_->connection->try_post(std::move(command)));
   return info.Env().Undefined();
 }
 
@@ -269,7 +293,7 @@ Napi::Value ConnectionWrap::QuerySync(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("t", "fail");
     o.Set("id", command.id);
-    o.Set("error", FailureToJs(env, core::Failure{"NOT_CONNECTED", "kazoo: not connected: the connection is not running"}));
+    o.Set("error", FailureToJs(env, core::Failure{core::ErrorCode::NotConnected, "kazoo: not connected: the connection is not running"}));
     return o;
   }
   command.timeout_ms = info[5].As<Napi::Number>().Uint32Value();

@@ -1,3 +1,4 @@
+// Conversion of JS option and argument objects into core value structs (see convert.h).
 #include "addon/convert.h"
 
 #include <string>
@@ -62,7 +63,18 @@ bool ReadConnectionOptions(Napi::Env env, Napi::Object o, core::ConnectionOption
             GetString(env, o, "eventKey", &out->event_key) && GetString(env, o, "eventSubkey", &out->event_subkey) &&
             GetInt(env, o, "reconnectMinMs", &out->reconnect_min_ms) &&
             GetInt(env, o, "reconnectMaxMs", &out->reconnect_max_ms) && GetString(env, o, "lateReplies", &late);
+  ok = ok && GetInt(env, o, "bufferCount", &out->buffer_count) &&
+       GetInt(env, o, "publishTimeoutMs", &out->publish_timeout_ms);
   if (!ok) return false;
+  Napi::Value buffer_bytes = o.Get("bufferBytes");
+  if (!buffer_bytes.IsNumber()) return Fail(env, "bufferBytes must be a number");
+  out->buffer_bytes = buffer_bytes.As<Napi::Number>().Int64Value();
+  if (out->buffer_count < 0 || out->buffer_bytes < 0 || out->publish_timeout_ms < 1)
+    return Fail(env, "publish buffer bounds out of range");
+  // A NUL would silently cut these short inside C APIs (getaddrinfo, SASL, OpenSSL).
+  for (const std::string* text : {&out->host, &out->vhost, &out->user, &out->password, &out->ca_cert, &out->cert,
+                                  &out->key, &out->node_hostname})
+    if (text->find('\0') != std::string::npos) return Fail(env, "connection options must not contain NUL characters");
   if (out->max_channels < 1 || out->max_channels > 65000) return Fail(env, "maxChannels out of range");
   if (out->reconnect_min_ms < 1 || out->reconnect_max_ms < out->reconnect_min_ms)
     return Fail(env, "reconnect bounds out of range");

@@ -1,10 +1,11 @@
+// JS exports json, jsonCount and reserialize: conversion around the core's JSON functions (see json_functions.h).
 #include "addon/json_functions.h"
 
 #include <optional>
 #include <string>
 
-#include "core/json_path.h"
-#include "core/json_text.h"
+#include "core/payload/json_path.h"
+#include "core/payload/json_text.h"
 
 namespace kazoo::addon {
 
@@ -90,7 +91,12 @@ Napi::Value Reserialize(const Napi::CallbackInfo& info) {
   }
   // A second argument `true` asks for json-c's own serializer: the reference the unit tests
   // compare serialize_json against (typings: reserialize(payload, reference?)).
+#ifdef KAZOO_TESTING
   const bool reference = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+#else
+  // The production addon has no test hooks: the reference serializer is in kazoo_amqp_testing.node.
+  const bool reference = false;
+#endif
   return Napi::String::New(env, reference ? core::serialize_json_reference(root.get()) : core::serialize_json(root.get()));
 }
 

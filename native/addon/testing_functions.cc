@@ -1,9 +1,12 @@
+// Test hooks of the test build (kazoo_amqp_testing.node) only: forced-route payload rules, error-code list (see testing_functions.h).
 #include "addon/testing_functions.h"
 
 #include <string>
 
-#include "core/kazoo_payload.h"
+#include "core/error_code.h"
+#include "core/payload/kazoo_payload.h"
 
+#ifdef KAZOO_TESTING
 namespace kazoo::addon {
 namespace {
 
@@ -32,8 +35,8 @@ Napi::Value PublishBody(const Napi::CallbackInfo& info) {
     result.Set("body", body.body);
     result.Set("msgId", body.msg_id);
   } else {
-    result.Set("error", failure.code);
-    result.Set("declined", failure.code == "DECLINED");
+    result.Set("error", core::error_code_name(failure.code));
+    result.Set("declined", failure.code == core::ErrorCode::Declined);
   }
   return result;
 }
@@ -61,13 +64,28 @@ Napi::Value DeliveryView(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value ErrorCodes(const Napi::CallbackInfo& info) {
+  int count = 0;
+  const char* const* names = core::error_code_names(&count);
+  Napi::Array result = Napi::Array::New(info.Env(), static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) result.Set(static_cast<uint32_t>(i), names[i]);
+  return result;
+}
+
 }  // namespace
 
 void InitTestingFunctions(Napi::Env env, Napi::Object exports) {
   Napi::Object testing = Napi::Object::New(env);
   testing.Set("publishBody", Napi::Function::New(env, PublishBody, "publishBody"));
   testing.Set("deliveryView", Napi::Function::New(env, DeliveryView, "deliveryView"));
+  testing.Set("errorCodes", Napi::Function::New(env, ErrorCodes, "errorCodes"));
   exports.Set("testing", testing);
 }
 
 }  // namespace kazoo::addon
+#else
+namespace kazoo::addon {
+// The production addon carries no test hooks (see CMakeLists.txt: kazoo_amqp_testing).
+void InitTestingFunctions(Napi::Env, Napi::Object) {}
+}  // namespace kazoo::addon
+#endif

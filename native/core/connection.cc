@@ -1,3 +1,4 @@
+// Connection: the cross-thread queues (commands in, events and done ids out), the wake-up eventfd and the I/O thread's life (see connection.h).
 #include "core/connection.h"
 
 #include <pthread.h>
@@ -5,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <string>
 #include <stdexcept>
 
 #include "core/io_loop.h"
@@ -26,8 +29,28 @@ void Connection::start() {
   if (thread_.joinable()) return;
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "kazoo-io");  // visible in perf/top/gdb
-    IoLoop loop(*this);
-    loop.run();
+    // No exception may leave this thread (std::terminate would abort the process): resource
+    // exhaustion inside the loop is reported and the loop starts over with a new connection.
+    for (int attempt = 0;; ++attempt) {
+      try {
+        IoLoop loop(*this);
+        loop.run();
+        return;
+      } catch (const std::exception& error) {
+        Event event;
+        event.type = EventType::Error;
+        event.error.code = ErrorCode::ConnectionLost;
+        event.error.message = std::string("kazoo: the I/O thread of ") + options_.host + " failed (" + error.what() +
+                              "); reconnecting";
+        try {
+          push_event(std::move(event));
+          notify_if_needed();
+        } catch (...) {
+        }
+        if (close_posted_.load() || attempt > 100) return;
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+    }
   });
 }
 
@@ -39,6 +62,25 @@ void Connection::post(Command&& command) {
     ssize_t ignored = write(wake_fd_, &one, sizeof one);
     (void)ignored;  // EAGAIN only when the counter is saturated, i.e. a wake-up is pending anyway
   }
+}
+
+bool Connection::try_post(Command&& command) {
+  const auto bytes = static_cast<int64_t>(command.payload.size());
+  if (queued_commands_.load(std::memory_order_relaxed) >= kMaxQueuedCommands ||
+      queued_bytes_.load(std::memory_order_relaxed) + bytes > kMaxQueuedBytes)
+    return false;
+  queued_commands_.fetch_add(1, std::memory_order_relaxed);
+  queued_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  post(std::move(command));
+  return true;
+}
+
+void Connection::abort() {
+  abort_.store(true, std::memory_order_release);
+  uint64_t one = 1;
+  ssize_t ignored = write(wake_fd_, &one, sizeof one);
+  (void)ignored;
+  shutdown();
 }
 
 bool Connection::request_close(uint32_t id) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -34,6 +35,17 @@ class Connection {
   void start();
   /// Any thread: queue a command and wake the I/O thread.
   void post(Command&& command);
+  /// Any thread: queue a publish or query unless the queue to the I/O thread already holds
+  /// kMaxQueuedCommands commands or kMaxQueuedBytes payload bytes (the broker is not reading and
+  /// JS keeps publishing): then false, nothing queued, and the caller rejects it at once.
+  bool try_post(Command&& command);
+  static constexpr int64_t kMaxQueuedCommands = 200000;
+  static constexpr int64_t kMaxQueuedBytes = 256ll << 20;
+  /// Environment teardown (worker.terminate(), process exit, garbage collection): close without
+  /// waiting for confirms or the broker's close-ok, and join the I/O thread.
+  void abort();
+  /// I/O thread: abort() was called.
+  bool aborting() const { return abort_.load(std::memory_order_acquire); }
   /// Draining thread: call before a drain so that events pushed during it schedule a new one.
   void begin_drain() { js_scheduled_.store(false, std::memory_order_seq_cst); }
   /// Draining thread: a drain that stopped early schedules the next one itself, unless the I/O
@@ -59,7 +71,18 @@ class Connection {
 
  private:
   friend class IoLoop;
+  friend struct Context;
 
+  const ConnectionOptions& options() const { return options_; }
+  /// I/O thread only.
+  bool pop_command(Command& out) {
+    if (!commands_.pop(out)) return false;
+    if (out.type == CommandType::Publish || out.type == CommandType::Query) {
+      queued_commands_.fetch_sub(1, std::memory_order_relaxed);
+      queued_bytes_.fetch_sub(static_cast<int64_t>(out.payload.size()), std::memory_order_relaxed);
+    }
+    return true;
+  }
   void push_event(Event&& event);
   void push_done(uint32_t id);
   void notify_if_needed();
@@ -73,6 +96,9 @@ class Connection {
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> js_scheduled_{false};
   std::atomic<bool> close_posted_{false};
+  std::atomic<bool> abort_{false};
+  std::atomic<int64_t> queued_commands_{0};
+  std::atomic<int64_t> queued_bytes_{0};
   bool events_unannounced_ = false;  // I/O thread only
   // The synchronous query's hand-over (kazoo_query in a KEMI script): push_event checks
   // sync_id_ with one relaxed load; the JS thread stored it before posting the query, and the

@@ -1,3 +1,4 @@
+// Encodes AMQP frames into the connection's output buffer (see frame_writer.h).
 #include "core/frame_writer.h"
 
 namespace kazoo::core {
@@ -104,6 +105,35 @@ void FrameWriter::publish(uint16_t channel, std::string_view exchange, std::stri
 
 void FrameWriter::heartbeat() {
   end_frame(begin_frame(8, 0));  // frame type 8, channel 0, empty payload
+}
+
+void FrameWriter::protocol_header() { buffer_.append("AMQP\x00\x00\x09\x01", 8); }
+
+bool FrameWriter::method(uint16_t channel, amqp_method_number_t id, void* decoded) {
+  const size_t frame_at = buffer_.size();
+  size_t at = begin_frame(kFrameMethod, channel);
+  u32(id);
+  const size_t args_at = buffer_.size();
+  constexpr size_t kRoom = 64 * 1024;  // far more than any method we send
+  buffer_.resize(args_at + kRoom);
+  amqp_bytes_t room{kRoom, &buffer_[args_at]};
+  int n = amqp_encode_method(id, decoded, room);
+  if (n < 0) {
+    buffer_.resize(frame_at);
+    return false;
+  }
+  buffer_.resize(args_at + static_cast<size_t>(n));
+  end_frame(at);
+  return true;
+}
+
+size_t FrameWriter::header_frame_size(const std::vector<std::pair<std::string, std::string>>& headers) {
+  size_t size = 2 + 2 + 8 + 2 + 1 + kContentType.size();
+  if (!headers.empty()) {
+    size += 4;
+    for (const auto& [key, value] : headers) size += 1 + key.size() + 1 + 4 + value.size();
+  }
+  return size;
 }
 
 void FrameWriter::ack(uint16_t channel, uint64_t delivery_tag) {

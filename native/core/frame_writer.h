@@ -1,7 +1,10 @@
-// AMQP 0-9-1 frames for the hot paths (basic.publish with its content, basic.ack, basic.nack),
-// encoded into one buffer so a burst of them leaves in a single send() instead of rabbitmq-c's
-// one send() per frame. Only used on plain TCP connections; TLS goes through rabbitmq-c.
+// The output buffer of one connection: every frame we send is encoded here, so a burst leaves
+// in a single send() and frames can never interleave. The hot paths (basic.publish with its
+// content, basic.ack, basic.nack, heartbeats) are encoded by hand; other methods through
+// rabbitmq-c's codec (amqp_encode_method), which only encodes and never writes.
 #pragma once
+
+#include <amqp.h>
 
 #include <cstdint>
 #include <string>
@@ -21,6 +24,13 @@ class FrameWriter {
   void ack(uint16_t channel, uint64_t delivery_tag);
   void nack(uint16_t channel, uint64_t delivery_tag, bool requeue);
   void heartbeat();
+  /// The protocol header that opens a connection ("AMQP" 0 0 9 1).
+  void protocol_header();
+  /// Any method, encoded by rabbitmq-c; false (nothing added) if it does not encode.
+  bool method(uint16_t channel, amqp_method_number_t id, void* decoded);
+  /// Bytes the content-header frame of publish() would carry for these headers (to check them
+  /// against frame_max before anything is queued).
+  static size_t header_frame_size(const std::vector<std::pair<std::string, std::string>>& headers);
 
   bool empty() const { return buffer_.empty(); }
   size_t size() const { return buffer_.size(); }

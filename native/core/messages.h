@@ -9,34 +9,38 @@
 #include <utility>
 #include <vector>
 
+#include "core/error_code.h"
+
 namespace kazoo::core {
 
 /// Everything one broker connection needs; mirrors NativeConnectionOptions in typings/native.d.ts.
 struct ConnectionOptions {
-  std::string host = "localhost";
-  int port = 5672;
-  std::string vhost = "/";
-  std::string user = "guest";
-  std::string password = "guest";
+  // No defaults here: lib/config.ts owns them and the addon always passes every field.
+  std::string host;
+  int port = 0;
+  std::string vhost, user, password;
   bool tls = false;
   std::string ca_cert, cert, key;
-  bool verify_peer = true;
-  bool verify_hostname = true;
-  int server_id = 1;
-  std::string zone = "local";
-  bool primary = true;
+  bool verify_peer = false;
+  bool verify_hostname = false;
+  int server_id = 0;
+  std::string zone;
+  bool primary = false;
   int heartbeat_sec = 0;
-  int connect_timeout_ms = 200;
-  int max_channels = 50;
-  std::string node_hostname;
-  std::string app_name = "kamailio";
-  std::string app_version;
-  bool confirms = true;
-  std::string event_key = "Event-Category";
-  std::string event_subkey = "Event-Name";
-  int reconnect_min_ms = 100;
-  int reconnect_max_ms = 5000;
-  bool deliver_late_replies = true;
+  int connect_timeout_ms = 0;
+  int max_channels = 0;
+  std::string node_hostname, app_name, app_version;
+  bool confirms = false;
+  std::string event_key, event_subkey;
+  int reconnect_min_ms = 0;
+  int reconnect_max_ms = 0;
+  bool deliver_late_replies = false;
+  /// Publishes kept while the connection is down or reconnecting, and their total body bytes
+  /// (amqp_publish_buffer_count / amqp_publish_buffer_bytes).
+  int buffer_count = 0;
+  int64_t buffer_bytes = 0;
+  /// A publish not confirmed within this many ms fails with PUBLISH_TIMEOUT (amqp_publish_timeout_ms).
+  int publish_timeout_ms = 0;
   /// A producer connection publishes and takes query replies; a consumer connection carries the
   /// subscriptions. They are separate (as in the module) so that broker flow control on a busy
   /// publisher never holds back the acks and deliveries of the subscriptions.
@@ -91,7 +95,8 @@ struct Command {
 
 /// A failure as the JS side sees it: a stable code plus AMQP details when the broker refused.
 struct Failure {
-  std::string code, message;
+  ErrorCode code = ErrorCode::InvalidArgument;
+  std::string message;
   int reply_code = 0;
   std::string reply_text;
   int class_id = 0, method_id = 0;
@@ -112,8 +117,8 @@ struct Event {
   uint64_t delivery_tag = 0;
   uint32_t epoch = 0;
   double elapsed_ms = 0;
-  // Conn / Subscribed
-  bool open = false, after_reconnect = false;
+  // Conn (open) / Blocked (blocked) / Subscribed (after_reconnect)
+  bool open = false, blocked = false, after_reconnect = false;
   std::string host, zone, reason, queue;
 };
 

@@ -1,3 +1,4 @@
+// Queries waiting for their reply: the Msg-ID table and the deadline heap (see pending_queries.h).
 #include "core/pending_queries.h"
 
 namespace kazoo::core {

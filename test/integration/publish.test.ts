@@ -9,7 +9,9 @@ import { AMQP_URL, connectedKazoo, drainQueue, openObserver, uniqueName, waitFor
 import { rabbitmqctlSync } from '../support/rabbitmqctl';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const NODE = 'sip1.example.com';
+// Unique per run: the reply queue is exclusive, so two live clients (or two test runs on one
+// broker) must not share a node_hostname.
+const NODE = `${uniqueName('sip')}.example.com`;
 
 let observer: { connection: amqplib.ChannelModel; channel: amqplib.Channel };
 let exchange: string;
@@ -154,7 +156,7 @@ describe('publish()', () => {
   });
 
   it('resolves once written when amqp_publisher_confirms is 0, and the message arrives', async () => {
-    const fast = await connectedKazoo({ node_hostname: NODE, amqp_publisher_confirms: 0 });
+    const fast = await connectedKazoo({ amqp_publisher_confirms: 0 });
     try {
       await Promise.all(Array.from({ length: 500 }, (_, i) => fast.publish(exchange, 'a.b', { Seq: i })));
       const messages = await drainQueue(observer.channel, queue, 500);
@@ -266,7 +268,7 @@ describe('publish() and broker refusals', () => {
 
 describe('publish() and the connection state', () => {
   it('rejects NOT_CONNECTED before connect() and after close()', async () => {
-    const client = new Kazoo({ node_hostname: NODE, amqp_connection: AMQP_URL });
+    const client = new Kazoo({ node_hostname: `${uniqueName('sip')}.test`, amqp_connection: AMQP_URL });
     await expect(client.publish(exchange, 'a', '{}')).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
     await client.connect();
     await client.publish(exchange, 'a', '{}');
@@ -276,7 +278,7 @@ describe('publish() and the connection state', () => {
   });
 
   it('keeps the connection through a JS thread blocked for 3x the heartbeat interval', async () => {
-    const client = await connectedKazoo({ node_hostname: NODE, amqp_heartbeats: 1 });
+    const client = await connectedKazoo({ node_hostname: `${uniqueName('sip')}.test`, amqp_heartbeats: 1 });
     const events: string[] = [];
     client.on('connection', (e) => events.push(e.event));
     try {
@@ -314,7 +316,7 @@ describe('publish() and the connection state', () => {
   });
 
   it('fails connect() with CONNECT_FAILED on bad credentials, without leaking them', async () => {
-    const client = new Kazoo({ node_hostname: NODE, amqp_connection: 'amqp://guest:wrong-pass@127.0.0.1:5672' });
+    const client = new Kazoo({ node_hostname: `${uniqueName('sip')}.test`, amqp_connection: 'amqp://guest:wrong-pass@127.0.0.1:5672' });
     const messages: string[] = [];
     client.on('error', (e) => messages.push(e.message));
     await expect(client.connect()).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
@@ -323,7 +325,7 @@ describe('publish() and the connection state', () => {
   });
 
   it('emits connection open and closed events with host and zone', async () => {
-    const client = new Kazoo({ node_hostname: NODE, amqp_connection: `zone=local;${AMQP_URL}` });
+    const client = new Kazoo({ node_hostname: `${uniqueName('sip')}.test`, amqp_connection: `zone=local;${AMQP_URL}` });
     const events: unknown[] = [];
     client.on('connection', (e) => events.push(e));
     await client.connect();
@@ -334,7 +336,7 @@ describe('publish() and the connection state', () => {
   });
 
   it('reports broker flow control (connection.blocked) and delivers the held publish once it lifts', async () => {
-    const client = await connectedKazoo({ node_hostname: NODE });
+    const client = await connectedKazoo({});
     const events: string[] = [];
     client.on('connection', (e) => events.push(`${e.role}:${e.event}`));
     // A memory alarm: RabbitMQ blocks every publishing connection until the watermark is back.
@@ -355,7 +357,7 @@ describe('publish() and the connection state', () => {
 
   it('keeps the connection through a long block with the socket full, and delivers everything after', async () => {
     // Heartbeats off (the module's default): the I/O thread then keeps reading while the rest waits.
-    const client = await connectedKazoo({ node_hostname: NODE });
+    const client = await connectedKazoo({});
     const events: string[] = [];
     client.on('connection', (e) => events.push(`${e.role}:${e.event}`));
     const big = 'x'.repeat(8000);
@@ -382,7 +384,7 @@ describe('publish() and the connection state', () => {
   }, 90_000);
 
   it('close() is idempotent and waits for confirms of publishes in flight', async () => {
-    const client = await connectedKazoo({ node_hostname: NODE });
+    const client = await connectedKazoo({});
     const pending = Array.from({ length: 300 }, (_, i) => client.publish(exchange, 'a.b', { Seq: i }));
     const closing = [client.close(), client.close()];
     const results = await Promise.allSettled(pending);

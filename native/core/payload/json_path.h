@@ -1,4 +1,4 @@
-// The kazoo module's JSON path lookups: kazoo_json / {kz.json} and {kz.json.count} (spec §6).
+// The kazoo module's JSON path lookups: kazoo_json / {kz.json} and {kz.json.count} (docs/module-behaviour.md#json-paths).
 //
 // Path grammar, as the module applies it: split on '.', then in each segment turn every
 // `escape_char` into '.', then read `name` or `name[index]` (index converted like C atoi, text

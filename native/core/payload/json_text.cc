@@ -1,4 +1,5 @@
-#include "core/json_text.h"
+// json-c parsing and serialization helpers shared by the payload rules (see json_text.h).
+#include "core/payload/json_text.h"
 
 #include <climits>
 #include <cstdint>

@@ -1,6 +1,7 @@
-#include "core/json_path.h"
+// kazoo_json / {kz.json.count}: values at a dotted path rendered as the module does (see json_path.h).
+#include "core/payload/json_path.h"
 
-#include "core/json_text.h"
+#include "core/payload/json_text.h"
 
 namespace kazoo::core {
 

@@ -1,4 +1,5 @@
-#include "core/kazoo_payload.h"
+// The module's payload rules: fields injected into publishes, deliveries augmented (see kazoo_payload.h).
+#include "core/payload/kazoo_payload.h"
 
 #include <json-c/json.h>
 #include <fcntl.h>
@@ -13,8 +14,8 @@
 #include <optional>
 #include <random>
 
-#include "core/fast_json.h"
-#include "core/json_text.h"
+#include "core/payload/fast_json.h"
+#include "core/payload/json_text.h"
 
 namespace kazoo::core {
 namespace {
@@ -63,7 +64,7 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
     }
     if (fast_publish_body(payload, *fields, *server_id_member, generated, out)) return true;
     if (route == JsonRoute::Fast) {
-      err->code = "DECLINED";
+      err->code = ErrorCode::Declined;
       err->message = "fast route declined";
       return false;
     }
@@ -73,14 +74,14 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
   if (root.obj == nullptr) {
     // Offsets are reported in UTF-16 units so that payload.slice(position) works in JS.
     size_t position = utf16_offset(payload, parse_error.position);
-    err->code = "INVALID_JSON";
+    err->code = ErrorCode::InvalidJson;
     err->message = "kazoo: payload is not valid JSON (" + parse_error.reason + " at offset " +
                    std::to_string(position) + ")";
     err->position = static_cast<int64_t>(position);
     return false;
   }
   if (!json_object_is_type(root.obj, json_type_object)) {
-    err->code = "INVALID_JSON";
+    err->code = ErrorCode::InvalidJson;
     err->message = "kazoo: payload must be a JSON object";
     err->position = 0;
     return false;
@@ -91,7 +92,11 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
   json_object* existing_id = nullptr;
   if (json_object_object_get_ex(root.obj, "Msg-ID", &existing_id)) {
     const char* text = existing_id ? json_object_get_string(existing_id) : nullptr;
-    out->msg_id = text ? text : "";
+    // A string's own length: a NUL inside must be seen (and refused), not cut the id short.
+    if (text != nullptr && json_object_is_type(existing_id, json_type_string))
+      out->msg_id.assign(text, static_cast<size_t>(json_object_get_string_len(existing_id)));
+    else
+      out->msg_id = text ? text : "";
   } else {
     out->msg_id = generated;
     json_object_object_add(root.obj, "Msg-ID", json_object_new_string(out->msg_id.c_str()));

@@ -1,5 +1,5 @@
 // JSON text in and out, exactly as the kazoo module does it: json-c's lenient tokener on the way
-// in, json-c's SPACED serializer on the way out (spec §7). Every payload the module publishes or
+// in, json-c's SPACED serializer on the way out (docs/module-behaviour.md#json-rules). Every payload the module publishes or
 // hands to a script went through these two steps, so byte compatibility rests on them.
 #pragma once
 

@@ -1,11 +1,12 @@
-#include "core/fast_json.h"
+// The single-pass JSON rewrite of the hot paths, byte-identical to json-c's output (see fast_json.h).
+#include "core/payload/fast_json.h"
 
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
-#include "core/json_text.h"
-#include "core/kazoo_payload.h"
+#include "core/payload/json_text.h"
+#include "core/payload/kazoo_payload.h"
 
 namespace kazoo::core {
 namespace {

@@ -32,14 +32,14 @@ struct PublishBody {
   std::string msg_id;  // the Msg-ID the body carries (caller's or generated)
 };
 
-/// Which implementation rewrites JSON: the single-pass fast route (core/fast_json.h) when it
+/// Which implementation rewrites JSON: the single-pass fast route (core/payload/fast_json.h) when it
 /// accepts the input, else json-c (Auto); Fast and Reference force one, for differential tests.
 enum class JsonRoute { Auto, Fast, Reference };
 
 /// Parses `payload` (json-c lenient), appends App-Name, App-Version, Node, Msg-ID and then
 /// Server-ID, each only when the top-level key is absent, and serializes. Returns false with
 /// `err` set (code INVALID_JSON, position) when the payload is not a JSON object, or (route
-/// Fast only) with err->code "DECLINED" when the fast route does not take the input.
+/// Fast only) with err->code ErrorCode::Declined when the fast route does not take the input.
 /// `fixed_msg_id`, when not empty, replaces the generated Msg-ID (tests).
 /// `fields` / `server_id_member` are the pre-rendered forms of identity / server_id (pass them
 /// on the hot path; when null they are rendered here).

@@ -1,0 +1,71 @@
+// The consumer role of a connection: subscriptions declared as chains of broker round trips
+// (each undone in reverse when a later one is refused), re-declared after a reconnect,
+// deliveries handed to JS with the channel incarnation (epoch) their tag belongs to, settles,
+// and unsubscribe. A channel number is reused only after its close handshake finished, and a
+// delivery is only ever matched to the live subscription of its channel, so a cancelled
+// subscription's deliveries never reach another one.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/role.h"
+
+namespace kazoo::core {
+
+class Consumer final : public Role {
+ public:
+  explicit Consumer(Context& ctx) : ctx_(ctx), options_(ctx.options) {}
+
+  void on_open(bool after_reconnect) override;
+  bool ready() const override { return open_; }
+  const std::string& setup_failure() const override { return no_failure_; }
+  void on_frame(const InFrame& frame) override;
+  void on_command(Command& command) override;
+  void on_command_offline(Command& command) override;
+  void service(Clock::time_point) override {}
+  bool next_deadline(Clock::time_point*) const override { return false; }
+  void on_closed(const std::string& reason, bool stopping) override;
+  void finish() override;
+  bool accepting_commands() const override;
+  void on_channel_closed(uint16_t channel, const Failure& failure) override;
+  void on_blocked(bool blocked, const std::string& reason) override { ctx_.blocked_event(blocked, reason); }
+
+ private:
+  struct State {
+    Subscription sub;
+    uint16_t channel = 0;  // 0 = not consuming on this connection
+    uint32_t epoch = 0;
+    std::string queue_name, consumer_tag;
+    uint64_t generation = 0;  // which subscribe command this state belongs to
+    bool declaring = false;
+  };
+  struct Declaration;
+
+  void declare(uint32_t sub_id, bool after_reconnect);
+  void run(const std::shared_ptr<Declaration>& d);
+  void declared(const std::shared_ptr<Declaration>& d);
+  void give_up(const std::shared_ptr<Declaration>& d, const Failure& failure);
+  void roll_back(uint16_t channel, std::shared_ptr<std::vector<std::function<void(RpcDone)>>> undo);
+  void close_channel(uint16_t channel, uint32_t done_id);
+  uint16_t allocate_channel();
+  void deliver(const ContentAssembler::Message& message);
+
+  Context& ctx_;
+  const ConnectionOptions& options_;
+  std::string no_failure_;
+  bool open_ = false;
+  std::map<uint32_t, State> subs_;
+  std::unordered_map<uint16_t, uint32_t> channel_to_sub_;  // consuming channels only
+  std::set<uint16_t> used_channels_;                       // allocated until their close-ok
+  std::vector<uint32_t> unsubscribes_waiting_;             // answered at close-ok or disconnect
+  uint32_t next_epoch_ = 0;    // one sequence for every channel incarnation of this connection
+  uint64_t next_generation_ = 0;
+  ContentAssembler content_;
+};
+
+}  // namespace kazoo::core
