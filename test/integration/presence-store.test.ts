@@ -294,7 +294,8 @@ describe('kazoo.puaPublish* without a usable database', () => {
   it.each([
     ['postgres', 'postgres://kazoo:s3cr3tpw@127.0.0.1:1/test'],
     ['mysql', 'mysql://kazoo:s3cr3tpw@127.0.0.1:1/test'],
-    ['sqlite', 'sqlite:///nonexistent-dir/sub/presence.db'],
+    // A folder under a device file can never be created, not even by root.
+    ['sqlite', 'sqlite:///dev/null/sub/presence.db'],
   ])('rejects DATABASE_ERROR for an unreachable %s, password hidden, every time', async (_name, url) => {
     const k = new Kazoo({ ...base, db_url: url });
     for (let i = 0; i < 2; i++) {
