@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { parseAmqpConnection, redactUrl, redactValue, type ServerEndpoint } from './connection-url';
 import type { EncodeCompat } from './encode';
 import { invalid, KazooError } from './errors';
+import { checkLogger, type KazooLogger } from './logger';
 
 /** A 0/1 switch, as the module's int parameters take it; `true`/`false` are accepted too. */
 export type Flag = 0 | 1 | boolean;
@@ -180,6 +181,10 @@ export interface KazooConfig {
    * hex like Kazoo, or the signed-char quirk of x86 Kamailio (spec §5.1).
    */
   encode_compat?: EncodeCompat;
+  /**
+   * object, default unset. Where kazoo-amqp logs: any object with `debug/info/warn/error(message, ...args)` (console, pino, winston). Unset: warnings and errors go to `process.emitWarning`. Lines never contain credentials.
+   */
+  logger?: KazooLogger | null;
 }
 
 type Given<K extends keyof KazooConfig> = Exclude<KazooConfig[K], undefined>;
@@ -268,6 +273,7 @@ export const DEFAULTS: Readonly<ConfigDefaults> = Object.freeze({
   amqp_reconnect_min_ms: 100,
   amqp_reconnect_max_ms: 5000,
   encode_compat: 'kazoo',
+  logger: null,
 } satisfies ConfigDefaults);
 
 /** This package's version, from the nearest kazoo-amqp package.json (source and dist layouts differ). */
@@ -437,6 +443,7 @@ const CHECKS: { readonly [K in keyof KazooConfig]-?: Check } = {
   amqp_reconnect_min_ms: int(1, 3600000),
   amqp_reconnect_max_ms: int(1, 3600000),
   encode_compat: oneOf(['kazoo', 'kamailio-x86']),
+  logger: checkLogger,
 };
 
 const KNOWN_PARAMS: readonly string[] = Object.keys(CHECKS);
@@ -595,9 +602,15 @@ const emitted = new Set<string>();
 /**
  * Reports configuration warnings (from {@link ResolvedConfig.warnings}) through
  * `process.emitWarning(message, { code: 'KAZOO_DEAD_PARAM' })`, each distinct message at most
- * once per process, so that creating many clients does not repeat them.
+ * once per process, so that creating many clients does not repeat them; or, when the client has
+ * a `logger`, through `logger.warn(message, { code: 'KAZOO_DEAD_PARAM' })` every time (the
+ * application chose where its warnings go).
  */
-export function emitConfigWarnings(warnings: readonly string[]): void {
+export function emitConfigWarnings(warnings: readonly string[], logger?: KazooLogger): void {
+  if (logger) {
+    for (const message of warnings) logger.warn(message, { code: 'KAZOO_DEAD_PARAM' });
+    return;
+  }
   for (const message of warnings) {
     if (emitted.has(message)) continue;
     emitted.add(message);

@@ -18,3 +18,20 @@ export { json, jsonCount, type JsonPathOptions } from './json';
 export { CONSUMER_EVENT_ROUTE, consumerEventCandidates, normalizeRouteName, connectionEventPayload } from './route-names';
 export { coreHash, consistentWorker } from './core-hash';
 export type { SubscriptionDescription } from './subscription';
+// Observability (issue 13): stats snapshot types, Prometheus exposition, health, logger.
+export type { KazooLogger } from './logger';
+export { serveMetrics, type ServeMetricsOptions, type StatsSource } from './observability/http';
+export { registerKazooMetrics, type PromRegistry } from './observability/prom-client';
+export { healthOf, type KazooHealth } from './observability/health';
+export { LATENCY_BUCKETS, type HistogramSnapshot } from './observability/histogram';
+export type {
+  ConnectionRole,
+  ConnectionState,
+  ConnectionStats,
+  KazooStats,
+  PublishStats,
+  QueryStats,
+  QueueStats,
+  RouteStats,
+  ServerStats,
+} from './observability/stats-types';

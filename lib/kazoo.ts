@@ -17,6 +17,10 @@ import type { NativeEvent, NativeFailure } from './native';
 import { connectionEventPayload, consumerEventCandidates, normalizeRouteName } from './route-names';
 import { normalizeSubscription, type NormalizedSubscription, type SubscriptionDescription } from './subscription';
 import { WorkerLanes } from './worker-lanes';
+import { LogSink } from './logger';
+import { StatsRecorder } from './observability/stats-recorder';
+import { metricFamilies, renderExposition } from './observability/exposition';
+import type { KazooStats } from './observability/stats-types';
 
 /** Options of {@link Kazoo.publish}. */
 export interface PublishOptions {
@@ -179,6 +183,9 @@ export class Kazoo extends EventEmitter {
   private closingLinks = false;
   /** Deliveries and connection events that arrived while kazoo:mod-init ran (null otherwise). */
   private held: Array<() => void> | null = null;
+  /** Observability (issue 13): counters/histograms hooks, and the redacting log sink. */
+  private readonly recorder: StatsRecorder;
+  private readonly log: LogSink;
 
   /**
    * @param config the module's parameters by their Kamailio names (see {@link KazooConfig}).
@@ -187,8 +194,10 @@ export class Kazoo extends EventEmitter {
   constructor(config: KazooConfig) {
     super();
     this.config = resolveConfig(config);
-    emitConfigWarnings(this.config.warnings);
+    this.log = new LogSink(this.config.logger, this.config.servers.map((s) => s.password));
+    emitConfigWarnings(this.config.warnings, this.log.custom ? this.log : undefined);
     this.lanes = new WorkerLanes(this.config.amqp_consumer_workers);
+    this.recorder = new StatsRecorder(this.config.servers, this.log, { workers: this.lanes.size, backlog: () => this.lanes.backlog });
     this.escapeChar = this.config.json_escape_char;
     this.createLinks();
   }
@@ -264,6 +273,7 @@ export class Kazoo extends EventEmitter {
     if (link.started) return;
     link.started = true;
     link.attempting = true;
+    this.recorder.linkStarting(link.endpoint.serverId, link.role);
     link.connection.start();
   }
 
@@ -443,6 +453,7 @@ export class Kazoo extends EventEmitter {
       try {
         if (isQuery) link.connection.query(id, exchange, key, text, headers, timeoutMs);
         else link.connection.publish(id, exchange, key, text, headers);
+        this.recorder.sent(link.endpoint.serverId, id, isQuery);
       } catch (error) {
         this.waiters.delete(id);
         throw error;
@@ -494,6 +505,7 @@ export class Kazoo extends EventEmitter {
       const subId = this.nextSubId++;
       const record: SubscriptionRecord = { subId, normalized, queue: normalized.native.queue, links, names: new Set(), epochs: new Map() };
       this.subscriptions.set(subId, record);
+      this.recorder.subscribed(subId, record.queue);
       const promise = new Promise<SubscriptionInfo>((resolve, reject) => {
         record.settle = { resolve, reject };
       });
@@ -520,6 +532,7 @@ export class Kazoo extends EventEmitter {
     const record = [...this.subscriptions.values()].find((r) => r.queue === queue || r.names.has(queue));
     if (!record) return false;
     this.subscriptions.delete(record.subId);
+    this.recorder.unsubscribed(record.subId);
     if (record.settle) {
       record.settle.reject(new KazooError('CLOSED', `kazoo: queue ${describeValue(queue)} was unsubscribed before its declaration completed`, { queue }));
       record.settle = undefined;
@@ -568,6 +581,26 @@ export class Kazoo extends EventEmitter {
   }
 
   /**
+   * A snapshot of this client's counters, gauges and latency histograms: per server and role the
+   * connection state, reconnects and last error (credentials redacted); publishes, queries,
+   * deliveries, acks per queue, handler runs per route; in-flight publishes, pending queries,
+   * lane backlog. docs/operations.md describes every figure.
+   * Kamailio: none (the module exports no statistics, spec §15).
+   */
+  stats(): KazooStats {
+    return this.recorder.snapshot();
+  }
+
+  /**
+   * {@link stats} in the Prometheus text exposition format (`kazoo_…` metrics), for a `/metrics`
+   * endpoint of your own; `serveMetrics()` serves it, `registerKazooMetrics()` feeds prom-client.
+   * Kamailio: none (spec §15).
+   */
+  metrics(): string {
+    return renderExposition(metricFamilies(this.recorder.snapshot()));
+  }
+
+  /**
    * Closes every connection: waits (bounded) for outstanding publisher confirms, rejects pending
    * queries with CLOSED, lets running handlers finish, and stops the I/O threads. Idempotent.
    */
@@ -579,6 +612,7 @@ export class Kazoo extends EventEmitter {
 
   private async doClose(): Promise<void> {
     this.state = 'closing';
+    this.recorder.closing();
     // Let running handlers finish first so their acks are queued before the connections close
     // (an ack after the channel closed would be lost and the message handled twice). Bounded:
     // a handler that never settles must not keep close() waiting; its message is requeued.
@@ -596,6 +630,7 @@ export class Kazoo extends EventEmitter {
       }),
     );
     this.state = 'closed';
+    this.recorder.closed();
     for (const record of this.subscriptions.values()) {
       record.settle?.reject(new KazooError('CLOSED', 'kazoo: client closed before the subscription was declared'));
       record.settle = undefined;
@@ -613,10 +648,12 @@ export class Kazoo extends EventEmitter {
 
   private onBatch(link: Link, done: Uint32Array | null, events: NativeEvent[] | null): void {
     if (done) {
+      this.recorder.batch();
       for (let i = 0; i < done.length; i++) {
         const waiter = this.waiters.get(done[i]);
         if (waiter) {
           this.waiters.delete(done[i]);
+          if (waiter.target && !waiter.site) this.recorder.publishConfirmed(link.endpoint.serverId, done[i]);
           waiter.resolve(undefined);
         }
       }
@@ -627,12 +664,14 @@ export class Kazoo extends EventEmitter {
   private onEvent(link: Link, event: NativeEvent): void {
     switch (event.t) {
       case 'fail':
+        this.recorder.failed(link.endpoint.serverId, event.id, this.waiters.get(event.id), event.error);
         this.rejectWaiter(event.id, event.error);
         break;
       case 'reply': {
         const waiter = this.waiters.get(event.id);
         if (waiter) {
           this.waiters.delete(event.id);
+          this.recorder.queryAnswered(link.endpoint.serverId, event.elapsedMs);
           waiter.resolve(new KazooReply(event.payload, event.routingKey, event.elapsedMs, this.escapeChar));
         }
         break;
@@ -640,6 +679,7 @@ export class Kazoo extends EventEmitter {
       case 'timeout': {
         const waiter = this.waiters.get(event.id);
         if (waiter) {
+          this.recorder.queryTimedOut(link.endpoint.serverId);
           const q = waiter.target ?? { exchange: '', routingKey: '' };
           this.rejectWaiter(event.id, {
             code: 'QUERY_TIMEOUT',
@@ -662,6 +702,7 @@ export class Kazoo extends EventEmitter {
           zone: link.endpoint.zone,
         };
         if (event.reason) info.reason = event.reason;
+        this.recorder.linkBlocked(link.endpoint.serverId, link.role, event.blocked, event.reason);
         this.emit('connection', info);
         break;
       }
@@ -676,6 +717,7 @@ export class Kazoo extends EventEmitter {
         break;
       case 'error':
         if (event.error.code === 'CONNECT_FAILED') {
+          this.recorder.connectFailed(link.endpoint.serverId, link.role, event.error.message);
           link.attempting = false;
           link.markAttempted();
           for (const record of this.subscriptions.values()) {
@@ -691,6 +733,7 @@ export class Kazoo extends EventEmitter {
   }
 
   private onConnectionEvent(link: Link, state: 'open' | 'closed', reason?: string): void {
+    this.recorder.linkState(link.endpoint.serverId, link.role, state, reason);
     link.open = state === 'open';
     if (link.open) {
       link.failing = false;
@@ -733,6 +776,7 @@ export class Kazoo extends EventEmitter {
     record.epochs.set(link, epoch);
     // subscribe() reports the first name; unsubscribe() accepts any name it was declared under.
     if (record.names.size === 0) record.queue = queue;
+    this.recorder.subscribed(subId, record.queue);
     record.names.add(queue);
     if (record.waiting?.delete(link)) {
       record.confirmed = (record.confirmed ?? 0) + 1;
@@ -770,6 +814,7 @@ export class Kazoo extends EventEmitter {
         : undefined);
     if (failed) {
       this.subscriptions.delete(record.subId);
+      this.recorder.unsubscribed(record.subId);
       for (const link of record.links) link.connection.unsubscribe(0, record.subId);
       settle.reject(failed);
     } else {
@@ -790,6 +835,7 @@ export class Kazoo extends EventEmitter {
     const record = d.subId === 0 ? undefined : this.subscriptions.get(d.subId);
     // Unsubscribed meanwhile: its channel is being closed and the broker requeues what it sent.
     if (d.subId !== 0 && record === undefined) return;
+    this.recorder.delivered(link.endpoint.serverId, d.subId);
     const c = this.config;
     const sub = record?.normalized;
     // no_ack: 1 (the module's default) keeps its at-most-once meaning, but the broker sees manual
@@ -797,12 +843,15 @@ export class Kazoo extends EventEmitter {
     // of them wait in the lanes. Late query replies (tag 0) have nothing to settle.
     const noAck = sub ? sub.native.noAck : true;
     const settle = (ack: boolean, requeue: boolean) => {
-      if (d.tag !== 0) link.connection.settle(d.subId, d.epoch, d.tag, ack, requeue);
+      if (d.tag === 0) return;
+      link.connection.settle(d.subId, d.epoch, d.tag, ack, requeue);
+      this.recorder.settled(link.endpoint.serverId, d.subId, ack, requeue);
     };
     // Requeue (requeue_on_error) at most once: a message that failed again after a redelivery
     // goes to the dead-letter exchange instead of looping between broker and handler forever.
     const requeueOnError = (sub ? sub.requeueOnError : false) && !d.redelivered;
     if (d.payload === null) {
+      this.recorder.unhandled(link.endpoint.serverId, d.subId, true);
       // A body that is not JSON never will be: never requeued (no_ack: 1 drops it, as the module).
       if (noAck) settle(true, false);
       else settle(false, false);
@@ -834,6 +883,7 @@ export class Kazoo extends EventEmitter {
     }
     const { route, candidates } = resolved;
     if (!route) {
+      this.recorder.unhandled(link.endpoint.serverId, d.subId, false);
       if (noAck) settle(true, false);
       else settle(false, requeueOnError);
       this.reportError(
@@ -877,7 +927,9 @@ export class Kazoo extends EventEmitter {
     settle?: (ack: boolean, requeue: boolean) => void,
     requeueOnError = false,
   ): void | Promise<void> {
+    const startedAt = this.recorder.clock();
     const fail = (error: unknown) => {
+      this.recorder.handlerFailed(name, startedAt);
       settle?.(false, requeueOnError);
       const err = new KazooError('HANDLER_FAILED', `kazoo: event route ${name} failed: ${error instanceof Error ? error.message : String(error)}`, {
         routingKey: event.routingKey,
@@ -888,8 +940,12 @@ export class Kazoo extends EventEmitter {
     try {
       const result = handler(event);
       if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-        return (result as Promise<void>).then(() => settle?.(true, false), fail);
+        return (result as Promise<void>).then(() => {
+          this.recorder.handled(name, startedAt);
+          settle?.(true, false);
+        }, fail);
       }
+      this.recorder.handled(name, startedAt);
       settle?.(true, false);
     } catch (error) {
       fail(error);
@@ -944,6 +1000,6 @@ export class Kazoo extends EventEmitter {
 
   private reportError(error: KazooError): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
-    else process.emitWarning(error.message, { code: `KAZOO_${error.code}` as string, type: 'KazooWarning' });
+    else this.log.error(error.message, { code: `KAZOO_${error.code}`, error });
   }
 }
