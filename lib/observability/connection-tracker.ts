@@ -25,9 +25,15 @@ export class ConnectionTracker {
   constructor(
     readonly role: ConnectionRole,
     private readonly where: string,
-    private readonly log: LogSink,
+    log: LogSink,
     private readonly redact: (text: string) => string,
-  ) {}
+  ) {
+    // Connection changes are logged only to a configured logger: without one they were never
+    // process warnings, and the 'connection' event already reports them.
+    this.log = log.custom ? log : undefined;
+  }
+
+  private readonly log: LogSink | undefined;
 
   /** True while open (blocked included). */
   get up(): boolean {
@@ -44,7 +50,7 @@ export class ConnectionTracker {
     if (state === 'open') {
       this.opens++;
       this.set('open');
-      this.log.info(`kazoo: ${this.role} connection to ${this.where} open${this.opens > 1 ? ' again (reconnected)' : ''}`, {
+      this.log?.info(`kazoo: ${this.role} connection to ${this.where} open${this.opens > 1 ? ' again (reconnected)' : ''}`, {
         code: 'KAZOO_CONNECTION_OPEN',
       });
       return;
@@ -55,8 +61,8 @@ export class ConnectionTracker {
     if (why !== undefined && !this.shuttingDown) this.lastError = { reason: why, at: Date.now() };
     if (!wasUp) return;
     const line = `kazoo: ${this.role} connection to ${this.where} closed${why ? `: ${why}` : ''}`;
-    if (this.shuttingDown) this.log.info(line, { code: 'KAZOO_CONNECTION_CLOSED' });
-    else this.log.warn(`${line} (reconnecting)`, { code: 'KAZOO_CONNECTION_CLOSED' });
+    if (this.shuttingDown) this.log?.info(line, { code: 'KAZOO_CONNECTION_CLOSED' });
+    else this.log?.warn(`${line} (reconnecting)`, { code: 'KAZOO_CONNECTION_CLOSED' });
   }
 
   /** The broker blocked (`connection.blocked`) or unblocked this connection. */
@@ -64,8 +70,8 @@ export class ConnectionTracker {
     if (!this.up) return;
     this.set(blocked ? 'blocked' : 'open');
     const why = reason ? `: ${this.redact(reason)}` : '';
-    if (blocked) this.log.warn(`kazoo: broker blocked the ${this.role} connection to ${this.where}${why}`, { code: 'KAZOO_CONNECTION_BLOCKED' });
-    else this.log.info(`kazoo: broker unblocked the ${this.role} connection to ${this.where}`, { code: 'KAZOO_CONNECTION_UNBLOCKED' });
+    if (blocked) this.log?.warn(`kazoo: broker blocked the ${this.role} connection to ${this.where}${why}`, { code: 'KAZOO_CONNECTION_BLOCKED' });
+    else this.log?.info(`kazoo: broker unblocked the ${this.role} connection to ${this.where}`, { code: 'KAZOO_CONNECTION_UNBLOCKED' });
   }
 
   /** A connect attempt failed (logged by the client's error reporting, once per outage). */
