@@ -85,6 +85,15 @@ export class StatsRecorder {
   private readonly timer = new ConfirmTimer();
   /** Set by {@link batch}: one clock read for every confirm of a native batch. */
   private batchNow = 0;
+  /**
+   * Send time shared by the publishes of one synchronous burst (-1: read the clock). A clock read
+   * costs 50-250 ns on a VM, more than all the counting; a burst of publishes made in one turn
+   * is handed to the I/O thread within microseconds anyway.
+   */
+  private sendNow = -1;
+  private readonly expireSendNow = (): void => {
+    this.sendNow = -1;
+  };
 
   /**
    * @param endpoints the configured servers, in `amqp_connection` order.
@@ -183,7 +192,12 @@ export class StatsRecorder {
       c[Q_SENT]++;
     } else {
       c[P_SENT]++;
-      this.timer.start(id, performance.now());
+      let now = this.sendNow;
+      if (now < 0) {
+        now = this.sendNow = performance.now();
+        queueMicrotask(this.expireSendNow);
+      }
+      this.timer.start(id, now);
     }
   }
 

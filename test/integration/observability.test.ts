@@ -87,6 +87,33 @@ function server(stats: KazooStats) {
 }
 
 describe('kazoo.stats() and kazoo.metrics()', () => {
+  it('show 100 publishes, a query that timed out and a consumed message, as a new user would see them', async () => {
+    const kz = await client();
+    const x = await exchange();
+    const q = uniqueName('obs-new-user');
+    queues.add(q);
+    let consumed = 0;
+    kz.eventRoute('kazoo:consumer-event-newuser-hello', () => {
+      consumed++;
+    });
+    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: 'hello', no_ack: 0, durable: false, auto_delete: false });
+    await Promise.all(Array.from({ length: 99 }, (_, i) => kz.publish(x, `nobody.${i}`, { 'Event-Category': 'newuser', 'Event-Name': 'noise' })));
+    await kz.publish(x, 'hello', { 'Event-Category': 'newuser', 'Event-Name': 'hello' });
+    await expect(kz.query(x, 'nobody.answers', { 'Event-Category': 'newuser', 'Event-Name': 'q' }, { timeoutMs: 200 })).rejects.toMatchObject({ code: 'QUERY_TIMEOUT' });
+    await waitFor(() => kz.stats().queues.find((e) => e.queue === q)?.acks === 1, 10_000, 'the consumed message acked');
+    expect(consumed).toBe(1);
+
+    const s = server(kz.stats());
+    expect(s.publishes).toMatchObject({ sent: 100, confirmed: 100, inFlight: 0 });
+    expect(s.queries).toMatchObject({ sent: 1, timedOut: 1, pending: 0 });
+    expect(kz.stats().queues.find((e) => e.queue === q)).toMatchObject({ deliveries: 1, acks: 1 });
+    const m = parseExposition(kz.metrics());
+    expect(sampleValue(m, 'kazoo_publishes_confirmed_total', { server: SERVER })).toBe(100);
+    expect(sampleValue(m, 'kazoo_queries_timed_out_total', { server: SERVER })).toBe(1);
+    expect(sampleValue(m, 'kazoo_deliveries_total', { server: SERVER, queue: q })).toBe(1);
+    expect(sampleValue(m, 'kazoo_route_handled_total', { route: 'kazoo:consumer-event-newuser-hello' })).toBe(1);
+  });
+
   it('count 100 publishes, their confirms and the publish→confirm histogram', async () => {
     const kz = await client();
     const x = await exchange();
