@@ -17,7 +17,7 @@ import type { NativeEvent, NativeFailure } from './native';
 import { connectionEventPayload, consumerEventCandidates, normalizeRouteName } from './route-names';
 import { normalizeSubscription, type NormalizedSubscription, type SubscriptionDescription } from './subscription';
 import { WorkerLanes } from './worker-lanes';
-import { LogSink } from './logger';
+import { LogSink, type KazooLogger } from './logger';
 import { StatsRecorder } from './observability/stats-recorder';
 import { metricFamilies, renderExposition } from './observability/exposition';
 import type { KazooStats } from './observability/stats-types';
@@ -598,6 +598,15 @@ export class Kazoo extends EventEmitter {
    */
   metrics(): string {
     return renderExposition(metricFamilies(this.recorder.snapshot()));
+  }
+
+  /**
+   * Where this client logs: the `logger` option behind redaction (URL credentials and the
+   * configured passwords become `***`), or process warnings without one. The KEMI shim's
+   * `KSR.info/err/…` and the runner write through it. Kamailio: `LM_*` / `xlog`.
+   */
+  get logger(): KazooLogger {
+    return this.log;
   }
 
   /**

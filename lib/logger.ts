@@ -103,7 +103,7 @@ function emit(message: string, fields: unknown): void {
  * The one place kazoo-amqp logs through: redacts every message and argument, and never lets a
  * logger that throws break the client (its exception is dropped).
  */
-export class LogSink {
+export class LogSink implements KazooLogger {
   private readonly target: KazooLogger;
   private readonly secrets: readonly string[];
 
@@ -121,27 +121,27 @@ export class LogSink {
     return this.target !== processWarnings;
   }
 
-  debug(message: string, fields?: LogFields): void {
-    this.write('debug', message, fields);
+  debug(message: string, ...args: unknown[]): void {
+    this.write('debug', message, args);
   }
 
-  info(message: string, fields?: LogFields): void {
-    this.write('info', message, fields);
+  info(message: string, ...args: unknown[]): void {
+    this.write('info', message, args);
   }
 
-  warn(message: string, fields?: LogFields): void {
-    this.write('warn', message, fields);
+  warn(message: string, ...args: unknown[]): void {
+    this.write('warn', message, args);
   }
 
-  error(message: string, fields?: LogFields): void {
-    this.write('error', message, fields);
+  error(message: string, ...args: unknown[]): void {
+    this.write('error', message, args);
   }
 
-  private write(level: LogLevel, message: string, fields?: LogFields): void {
+  private write(level: LogLevel, message: string, args: unknown[]): void {
     try {
-      const text = redactText(message, this.secrets);
-      if (fields === undefined) this.target[level](text);
-      else this.target[level](text, redactArg(fields, this.secrets, 0));
+      const text = redactText(typeof message === 'string' ? message : String(message), this.secrets);
+      if (args.length === 0) this.target[level](text);
+      else this.target[level](text, ...args.map((a) => redactArg(a, this.secrets, 0)));
     } catch {
       // A broken logger must not take the bus connection down with it.
     }

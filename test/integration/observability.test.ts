@@ -353,6 +353,9 @@ describe('the logger option', () => {
     expect(lines).toContainEqual({ level: 'warn', message: expect.stringContaining('amqp_internal_loop_count has no effect'), args: [{ code: 'KAZOO_DEAD_PARAM' }] });
     await expect(kz.connect()).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
     expect(lines.some((l) => l.level === 'error' && (l.args[0] as { code?: string }).code === 'KAZOO_CONNECT_FAILED')).toBe(true);
+    // kazoo.logger (what KSR.info/err write through) redacts too and passes every argument on.
+    kz.logger.info(`script says amqp://someone:${password}@127.0.0.1:1`, 'and', password);
+    expect(lines[lines.length - 1]).toEqual({ level: 'info', message: 'script says amqp://***@127.0.0.1:1', args: ['and', '***'] });
     const stats = kz.stats();
     expect(stats.servers[0].producer.connectFailures).toBeGreaterThanOrEqual(1);
     expect(stats.servers[0].producer.lastError).not.toBeNull();
