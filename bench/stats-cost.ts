@@ -31,7 +31,7 @@ const paths: Record<string, (i: number) => void> = {
     sink += i & 1;
     sink += recorder.clock() > 0 ? 1 : 0;
   },
-  // publish(): sent() after the native call (this loop is one burst: the send clock is read once);
+  // publish(): sent() after the native call (one event-loop turn here: sends reuse the batch's clock read);
   // confirm batch of 64: batch() once, publishConfirmed() each.
   'publish: sent + confirm': (i) => {
     sink += i & 1;

@@ -86,13 +86,15 @@ export class StatsRecorder {
   /** Set by {@link batch}: one clock read for every confirm of a native batch. */
   private batchNow = 0;
   /**
-   * Send time shared by the publishes of one synchronous burst (-1: read the clock). A clock read
-   * costs 50-250 ns on a VM, more than all the counting; a burst of publishes made in one turn
-   * is handed to the I/O thread within microseconds anyway.
+   * Send time shared by the publishes of one event-loop turn (-1: read the clock). A clock read
+   * costs 50-250 ns on a VM, more than all the counting; a native batch's clock read serves the
+   * publishes its confirms trigger. Expired by an immediate at the end of the turn.
    */
   private sendNow = -1;
+  private expiryArmed = false;
   private readonly expireSendNow = (): void => {
     this.sendNow = -1;
+    this.expiryArmed = false;
   };
 
   /**
@@ -182,7 +184,8 @@ export class StatsRecorder {
 
   /** A native batch begins: its confirms share one clock read. */
   batch(): void {
-    this.batchNow = performance.now();
+    this.batchNow = this.sendNow = performance.now();
+    this.armExpiry();
   }
 
   /** Publish or query `id` was handed to `serverId`'s producer connection. */
@@ -195,7 +198,7 @@ export class StatsRecorder {
       let now = this.sendNow;
       if (now < 0) {
         now = this.sendNow = performance.now();
-        queueMicrotask(this.expireSendNow);
+        this.armExpiry();
       }
       this.timer.start(id, now);
     }
@@ -365,6 +368,12 @@ export class StatsRecorder {
       duration: r.duration.snapshot(),
     }));
     return { at: Date.now(), servers, queues, routes, lanes: { workers: this.lanes.workers, backlog: this.lanes.backlog() } };
+  }
+
+  private armExpiry(): void {
+    if (this.expiryArmed) return;
+    this.expiryArmed = true;
+    setImmediate(this.expireSendNow);
   }
 
   private tracker(serverId: number, role: ConnectionRole): ConnectionTracker {
