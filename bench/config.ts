@@ -29,7 +29,7 @@ export const FULL: RunParams = {
   eventLoopMs: 5_000,
   microOps: 500_000,
   publishWindow: 1024,
-  prefetch: 256,
+  prefetch: 1000,
   taskTimeoutMs: 180_000,
 };
 
@@ -46,7 +46,7 @@ export const QUICK: RunParams = {
   eventLoopMs: 300,
   microOps: 20_000,
   publishWindow: 1024,
-  prefetch: 256,
+  prefetch: 1000,
   taskTimeoutMs: 30_000,
 };
 
@@ -76,7 +76,7 @@ export const SCRIPT_PAYLOAD =
 
 /**
  * The bytes every other publisher sends, pre-serialized once: the body kazoo-amqp puts on the wire
- * for {@link SCRIPT_PAYLOAD} (json-c "spaced" format, spec §8.3), with a fixed Msg-ID.
+ * for {@link SCRIPT_PAYLOAD} (json-c "spaced" format, docs/module-behaviour.md#publish), with a fixed Msg-ID.
  */
 export function wireBody(nodeHostname: string): string {
   return (

@@ -18,6 +18,7 @@ import { Admin } from './support/broker';
 import { killAllChildren, runWorker } from './support/child';
 import { createProgress } from './support/progress';
 import { renderScenarioSvg } from './support/svg';
+import { renderHeadlines } from './support/headline';
 import { renderScenarioTable } from './support/table';
 import { summarize } from './support/stats';
 import {
@@ -109,7 +110,7 @@ async function runCeilingTask(scenario: Scenario, task: Task): Promise<TaskResul
   const plan = scenario.ceiling(task);
   try {
     const r = await runCeiling(task.broker, plan.mode, plan.args, task.params.taskTimeoutMs);
-    return { ok: true, sample: plan.toSample(r.elapsedNs, r.n) };
+    return { ok: true, sample: plan.toSample(r.elapsedNs, r.n, r.cpuUs) };
   } catch (err) {
     return { ok: false, kind: 'error', message: (err as Error).message };
   }
@@ -248,6 +249,8 @@ async function main(opts: CliOptions): Promise<number> {
   }
 
   const out: string[] = [describeEnvironment(env, params)];
+  const headlines = renderHeadlines(results);
+  if (headlines) out.push(headlines);
   for (const r of results) out.push(renderScenarioTable(r));
   process.stdout.write(out.join('\n'));
 

@@ -141,7 +141,8 @@ export interface RunOutput {
 export interface CeilingPlan {
   mode: 'publish' | 'publish-confirm' | 'consume';
   args: string[];
-  toSample(elapsedNs: number, n: number): Sample;
+  /** `cpuUs`: the ceiling process's user + system CPU over the timed section. */
+  toSample(elapsedNs: number, n: number, cpuUs: number): Sample;
 }
 
 /** Per-client outcome of a scenario, as stored in the JSON results. */

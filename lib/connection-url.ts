@@ -1,5 +1,5 @@
 /**
- * One `amqp_connection` entry (spec §13.1, §13.2): the optional `zone=<name>;` prefix and the
+ * One `amqp_connection` entry (docs/module-behaviour.md#broker-urls, #zones): the optional `zone=<name>;` prefix and the
  * broker URL, parsed with rabbitmq-c's `amqp_parse_url` rules, and URL redaction for logs.
  */
 
@@ -35,7 +35,7 @@ const PARAM = 'amqp_connection';
 const SHAPE = 'amqp://[user[:password]@]host[:port][/vhost] or amqps://...';
 
 /**
- * Parses one `amqp_connection` entry: `[zone=<name>;]<url>` (spec §13.1, §13.2).
+ * Parses one `amqp_connection` entry: `[zone=<name>;]<url>` (docs/module-behaviour.md#broker-urls, #zones).
  *
  * - `kazoo://` is rewritten to `amqp://` (2014 compatibility).
  * - The URL follows rabbitmq-c's `amqp_parse_url`: `amqp://[user[:password]@]host[:port][/vhost]`

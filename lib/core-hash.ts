@@ -1,6 +1,6 @@
 /**
  * Kamailio's `core_hash` (core/hashes.h), as the kazoo module uses it to pick a consumer worker
- * for bindings with `consistent-worker` (spec §11.3).
+ * for bindings with `consistent-worker` (docs/module-behaviour.md#worker-selection).
  */
 
 import { invalid } from './errors';
@@ -9,7 +9,7 @@ const utf8 = new TextEncoder();
 
 /**
  * Kamailio `core_hash(key, NULL, 0)` over the UTF-8 bytes of `key`, as an unsigned 32-bit
- * integer (spec §11.3): big-endian 4-byte blocks summed as `v ^ (v >> 3)`, the 0–3 tail bytes
+ * integer (docs/module-behaviour.md#worker-selection): big-endian 4-byte blocks summed as `v ^ (v >> 3)`, the 0–3 tail bytes
  * folded the same way (always, even when empty), then `h + (h >> 11) + (h >> 13) + (h >> 23)`.
  *
  * Bytes are taken as unsigned, as the spec states. (An x86 Kamailio build reads them through a
@@ -47,7 +47,7 @@ function hashCodes(src: string | Uint8Array, length: number): number {
 
 /**
  * The worker lane the module's `consistent-worker` dispatch picks for `key`:
- * `core_hash(key) & (workers − 1)` (spec §11.3).
+ * `core_hash(key) & (workers − 1)` (docs/module-behaviour.md#worker-selection).
  *
  * `workers` must be a power of two (the config enforces it for `amqp_consumer_workers`): with
  * any other count the mask would leave some workers unused, as it does in the module.

@@ -1,6 +1,6 @@
 /**
  * Routing-key encoding: Kamailio's `kazoo_encode(input, $var(out))` and `{kz.encode}`
- * transformation (spec §5), which is also Kazoo's Erlang `kz_amqp_util:encode/1`.
+ * transformation (docs/module-behaviour.md#routing-key-encoding), which is also Kazoo's Erlang `kz_amqp_util:encode/1`.
  */
 
 import { invalid } from './errors';
@@ -50,7 +50,7 @@ const TABLES: Readonly<Record<EncodeCompat, readonly string[]>> = Object.freeze(
 
 /**
  * Encodes a string for use as one word of an AMQP routing key, exactly like Kamailio's
- * `kazoo_encode` / `{kz.encode}` (spec §5.1) applied to the string's UTF-8 bytes:
+ * `kazoo_encode` / `{kz.encode}` (docs/module-behaviour.md#routing-key-encoding) applied to the string's UTF-8 bytes:
  *
  * - an input that is exactly `#` or `*` is returned unchanged;
  * - `a-z A-Z 0-9 - ~ _` are kept, `.` becomes `%2E`, space becomes `+`;

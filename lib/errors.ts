@@ -8,6 +8,8 @@
 
 /** Every code a {@link KazooError} can carry. */
 export type KazooErrorCode =
+  /** No native addon loads on this platform: no fitting prebuilt binary and no source build (`details.tried`). */
+  | 'ADDON_NOT_FOUND'
   /** A configuration parameter is missing or has a bad value (`details.param` names it). */
   | 'INVALID_CONFIG'
   /** A function argument has the wrong type or shape (`details.param` names it). */
@@ -39,7 +41,13 @@ export type KazooErrorCode =
   /** A consumed message matched no event route (nacked when the binding has no_ack 0). */
   | 'NO_ROUTE'
   /** A consumed message body is not a JSON object (nacked when the binding has no_ack 0). */
-  | 'INVALID_MESSAGE';
+  | 'INVALID_MESSAGE'
+  /** A `'connection'` listener threw (`details.listener`); the other listeners and events still ran. */
+  | 'LISTENER_FAILED'
+  /** A `puaPublish*` call while `pua_mode` is not 1 or `db_url` is unset (`details.param` names which). */
+  | 'PUA_DISABLED'
+  /** The presentity database failed (`details.backend`, `table`, `driverCode`); the message never shows a password. */
+  | 'DATABASE_ERROR';
 
 /** Structured facts attached to an error; which fields exist depends on the code. */
 export interface KazooErrorDetails {

@@ -1,6 +1,6 @@
 /**
  * AMQP message headers of `kazoo_publish` (4th argument) and `kazoo_query` (5th argument),
- * spec §8.4, in the flat form the native publish takes.
+ * docs/module-behaviour.md#amqp-headers, in the flat form the native publish takes.
  */
 
 import { describeValue, invalid, KazooError } from './errors';
@@ -15,7 +15,7 @@ const EXPECTED_ANY = `a string of ${EXPECTED_STRING}, a record of string values,
  * Turns the headers argument into a flat `[k1, v1, k2, v2, ...]` list (each header is sent as an
  * AMQP long string, type `S`, in the given order), or `null` when there are none.
  *
- * String form, as the module parses it (spec §8.4): split on `;`, empty pairs skipped, each pair
+ * String form, as the module parses it (docs/module-behaviour.md#amqp-headers): split on `;`, empty pairs skipped, each pair
  * split on `=` with C `strtok` semantics (runs of `=` count as one separator, a leading `=` is
  * skipped), so the key is the first token and the value the second: `a=b=c` gives `a` → `b`.
  * Whitespace around keys and values is kept.

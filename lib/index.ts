@@ -18,6 +18,7 @@ export { json, jsonCount, type JsonPathOptions } from './json';
 export { CONSUMER_EVENT_ROUTE, consumerEventCandidates, normalizeRouteName, connectionEventPayload } from './route-names';
 export { coreHash, consistentWorker } from './core-hash';
 export type { SubscriptionDescription } from './subscription';
+export type { PuaResult } from './presence/types';
 // Observability (issue 13): stats snapshot types, Prometheus exposition, health, logger.
 export type { KazooLogger } from './logger';
 export { serveMetrics, type ServeMetricsOptions, type StatsSource } from './observability/http';

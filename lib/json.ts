@@ -1,7 +1,8 @@
 /**
  * `kazoo_json` / `{kz.json}` / `{kz.json.count}`: read a value from a JSON payload by the
- * module's path rules (spec §6), with json-c's lenient parser and rendering.
+ * module's path rules (docs/module-behaviour.md#json-paths), with json-c's lenient parser and rendering.
  */
+import { DEFAULTS } from './config';
 import { invalid } from './errors';
 import * as native from './native';
 
@@ -12,7 +13,7 @@ export interface JsonPathOptions {
 }
 
 function escapeOf(options: JsonPathOptions | undefined): string {
-  const escapeChar = options?.escapeChar ?? '%';
+  const escapeChar = options?.escapeChar ?? DEFAULTS.json_escape_char;
   if (typeof escapeChar !== 'string' || escapeChar.length !== 1) {
     throw invalid('INVALID_ARGUMENT', 'escapeChar', 'a one-character string', escapeChar);
   }
@@ -41,7 +42,7 @@ export function json(payload: string, path: string, options?: JsonPathOptions): 
 // json-c could disagree it answers `undefined` and json-c decides: lenient syntax (JSON.parse
 // throws), numbers, objects and arrays (json-c keeps number texts and renders its own format),
 // deep nesting (json-c rejects more than 32 levels), keys with \u0000 (json-c cuts them) and lone
-// surrogates (json-c writes U+FFFD). test/unit/json-fast.test.ts compares both routes.
+// surrogates (json-c writes U+FFFD). test/native/json-fast.test.ts compares both routes.
 
 /** More brackets than this and json-c's depth limit might apply: leave it to json-c. */
 const MAX_BRACKETS = 16;

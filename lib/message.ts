@@ -2,6 +2,7 @@
  * What a query reply or a consumed event hands to JS: the module's payload text ($kzR / $kzE),
  * its routing key ($kzRK), path access and a lazily parsed object.
  */
+import { DEFAULTS } from './config';
 import { json, type JsonPathOptions } from './json';
 
 /** A JSON text from the bus, with lazy parsing (V8 parses only when `data` is read). */
@@ -13,7 +14,7 @@ export class KazooMessage {
   private parsed: unknown = undefined;
   private readonly escapeChar: string;
 
-  constructor(payload: string, routingKey: string, escapeChar = '%') {
+  constructor(payload: string, routingKey: string, escapeChar: string = DEFAULTS.json_escape_char) {
     this.payload = payload;
     this.routingKey = routingKey;
     this.escapeChar = escapeChar;
@@ -41,7 +42,7 @@ export class KazooReply extends KazooMessage {
   /** Time from the query() call until its reply arrived, in milliseconds. */
   readonly elapsedMs: number;
 
-  constructor(payload: string, routingKey: string, elapsedMs: number, escapeChar = '%') {
+  constructor(payload: string, routingKey: string, elapsedMs: number, escapeChar: string = DEFAULTS.json_escape_char) {
     super(payload, routingKey, escapeChar);
     this.elapsedMs = elapsedMs;
   }

@@ -1,28 +1,12 @@
 /**
- * Loads the compiled addon (build/Release/kazoo_amqp.node) and re-exports it with the types of
- * typings/native.d.ts, the one written contract between lib/ and native code.
+ * Loads the native addon (lib/load-binding.ts: the package's prebuilt binary, else a source
+ * build) and re-exports it with the types of typings/native.d.ts, the one written contract
+ * between lib/ and native code.
  */
-import * as path from 'node:path';
 import type * as Native from '../typings/native';
+import { loadBinding } from './load-binding';
 
-function packageRoot(): string {
-  // lib/native.ts runs from lib/ (ts-jest) or from dist/lib/ (compiled).
-  const here = __dirname;
-  return path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '../..') : path.resolve(here, '..');
-}
-
-function load(): typeof Native {
-  const file = path.join(packageRoot(), 'build', 'Release', 'kazoo_amqp.node');
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return require(file) as typeof Native;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`kazoo: cannot load the native addon ${file} (run npm install to build it): ${reason}`);
-  }
-}
-
-const addon = load();
+const addon = loadBinding().binding as typeof Native;
 
 /** Native connection class (one broker connection, one I/O thread). */
 export const Connection = addon.Connection;

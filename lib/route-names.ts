@@ -1,13 +1,13 @@
 /**
- * Event-route naming of the kazoo module: consumer-event candidates (spec §12.2, §12.3) and the
- * connection-event payload text (spec §12.4).
+ * Event-route naming of the kazoo module: consumer-event candidates (docs/module-behaviour.md#event-routes) and the
+ * connection-event payload text (docs/module-behaviour.md#connection-events).
  */
 
 /** Prefix of every consumer-event route name (`event_route[kazoo:consumer-event...]`). */
 export const CONSUMER_EVENT_ROUTE = 'kazoo:consumer-event';
 
 /**
- * Normalises an event-route name like the module does before looking it up (spec §12.2):
+ * Normalises an event-route name like the module does before looking it up (docs/module-behaviour.md#event-routes):
  * ASCII letters are lower-cased (C `tolower`; non-ASCII characters are left alone), then every
  * `_` becomes `-`. Nothing else changes: spaces, dots and other characters are kept.
  *
@@ -40,7 +40,7 @@ export interface ConsumerEventNameInput {
 
 /**
  * The five event-route names the module tries, in order, for a consumed message or a
- * connection event (spec §12.2); the first one that has a handler runs:
+ * connection event (docs/module-behaviour.md#event-routes); the first one that has a handler runs:
  *
  * 1. `kazoo:consumer-event-<CAT>-<NAME>`
  * 2. `kazoo:consumer-event-<CAT>`
@@ -70,7 +70,7 @@ export function consumerEventCandidates(args: ConsumerEventNameInput): string[] 
 }
 
 /**
- * The hand-formatted connection-event payload the module puts in `$kzE` (spec §12.4), byte for
+ * The hand-formatted connection-event payload the module puts in `$kzE` (docs/module-behaviour.md#connection-events), byte for
  * byte (note the `" : "` separators):
  *
  * `{ "<eventKey>" : "connection", "<eventSubkey>" : "<state>", "host" : "<host>", "zone" : "<zone>" }`

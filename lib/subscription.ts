@@ -1,5 +1,5 @@
 /**
- * `kazoo_subscribe`'s JSON description (spec §10.2) turned into what the native core declares
+ * `kazoo_subscribe`'s JSON description (docs/module-behaviour.md#subscribe) turned into what the native core declares
  * and what dispatch needs, with the module's defaults and its flag-sharing rules.
  */
 import type { ResolvedConfig } from './config';
@@ -80,7 +80,7 @@ export interface NormalizedSubscription {
   consistentWorker: boolean;
   waitForConsumerAck: boolean;
   requeueOnError: boolean;
-  /** The binding's own event_key / event_subkey, when given (literal fallbacks, spec §12.2). */
+  /** The binding's own event_key / event_subkey, when given (literal fallbacks, docs/module-behaviour.md#event-routes). */
   bindingEventKey?: string;
   bindingEventSubkey?: string;
 }
@@ -167,7 +167,7 @@ function parseDescription(description: string): Record<string, unknown> {
 }
 
 /**
- * Normalises a description (JSON text or object) with the module's defaults (spec §10.2).
+ * Normalises a description (JSON text or object) with the module's defaults (docs/module-behaviour.md#subscribe).
  * @throws KazooError INVALID_JSON / INVALID_ARGUMENT / EXCHANGE_NAME_TOO_LONG naming the field.
  */
 export function normalizeSubscription(

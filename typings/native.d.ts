@@ -164,6 +164,18 @@ export declare class Connection {
     headers: string[] | null,
     timeoutMs: number,
   ): void;
+  /**
+   * Sends query `id` and blocks the JS thread until its reply, timeout or failure (the I/O thread
+   * keeps running; no spinning). Used by the KEMI shim's synchronous `kazoo_query`.
+   */
+  querySync(
+    id: number,
+    exchange: string,
+    routingKey: string,
+    payload: string,
+    headers: string[] | null,
+    timeoutMs: number,
+  ): Extract<NativeEvent, { t: 'reply' | 'timeout' | 'fail' }>;
   subscribe(id: number, subId: number, sub: NativeSubscription): void;
   unsubscribe(id: number, subId: number): void;
   /** Settles one delivery of subscription subId: ack, or nack with requeue. */
@@ -174,7 +186,7 @@ export declare class Connection {
   close(id: number): boolean;
 }
 
-/** kazoo_json: the value at `path` rendered as the module does, or null (spec 6). */
+/** kazoo_json: the value at `path` rendered as the module does, or null (docs/module-behaviour.md#json-paths). */
 export declare function json(payload: string, path: string, escapeChar: string): string | null;
 /**
  * json-c lenient parse + spaced serialization of `payload`; throws a NativeFailure-shaped Error.

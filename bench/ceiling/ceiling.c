@@ -4,7 +4,8 @@
  * The harness (bench/clients/ceiling.ts) builds this with
  *   cc -O2 bench/ceiling/ceiling.c -o bench/ceiling/ceiling $(pkg-config --cflags --libs librabbitmq)
  * and runs it once per repetition. It prints exactly one JSON line on stdout:
- *   {"ok":true,"elapsed_ns":<int>,"n":<int>}            on success
+ *   {"ok":true,"elapsed_ns":<int>,"n":<int>,"cpu_us":<int>}  on success (cpu_us: user+sys CPU
+ *                                                         of the timed section, getrusage)
  *   {"ok":false,"error":"<text>"}                        on failure (exit status 1)
  *
  * Modes (every mode gets the same first four arguments: host port vhost user; the password is read
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #if defined(__has_include)
@@ -90,6 +92,14 @@ static void check_reply(amqp_rpc_reply_t r, const char *what) {
       fail(what, buf);
       break;
   }
+}
+
+/** User + system CPU time of this process in microseconds (getrusage), for CPU per message. */
+static uint64_t cpu_us(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+         (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static uint64_t now_ns(void) {
@@ -206,8 +216,9 @@ static amqp_basic_properties_t json_props(void) {
   return props;
 }
 
-static void emit(uint64_t elapsed, uint64_t n) {
-  printf("{\"ok\":true,\"elapsed_ns\":%llu,\"n\":%llu}\n", (unsigned long long)elapsed, (unsigned long long)n);
+static void emit(uint64_t elapsed, uint64_t n, uint64_t cpu) {
+  printf("{\"ok\":true,\"elapsed_ns\":%llu,\"n\":%llu,\"cpu_us\":%llu}\n", (unsigned long long)elapsed,
+         (unsigned long long)n, (unsigned long long)cpu);
   fflush(stdout);
 }
 
@@ -226,11 +237,12 @@ static int mode_publish(amqp_connection_state_t conn, int argc, char **argv) {
   /* A synchronous method on channel 1 orders after its publishes: the warm-up is done. */
   (void)queue_depth(conn, 1, queue);
 
+  uint64_t c0 = cpu_us();
   uint64_t t0 = now_ns();
   for (long i = 0; i < n; i++) publish_one(conn, exchange, key, body, &props);
   while (queue_depth(conn, 2, queue) < (uint32_t)n) {
   }
-  emit(now_ns() - t0, (uint64_t)n);
+  emit(now_ns() - t0, (uint64_t)n, cpu_us() - c0);
   return 0;
 }
 
@@ -254,9 +266,10 @@ static int mode_publish_confirm(amqp_connection_state_t conn, int argc, char **a
   if (!c.seen) fail("calloc", "out of memory");
 
   publish_confirmed(conn, &c, exchange, warmup_key, body, &props, (uint64_t)warmup_n, (uint64_t)window);
+  uint64_t c0 = cpu_us();
   uint64_t t0 = now_ns();
   publish_confirmed(conn, &c, exchange, key, body, &props, (uint64_t)n, (uint64_t)window);
-  emit(now_ns() - t0, (uint64_t)n);
+  emit(now_ns() - t0, (uint64_t)n, cpu_us() - c0);
   free(c.seen);
   return 0;
 }
@@ -268,6 +281,7 @@ static int mode_consume(amqp_connection_state_t conn, int argc, char **argv) {
   long prefetch = parse_long(argv[4], "prefetch");
 
   open_channel(conn, 1);
+  uint64_t c0 = cpu_us();
   uint64_t t0 = now_ns();
   amqp_exchange_declare(conn, 1, amqp_cstring_bytes(exchange), amqp_cstring_bytes("topic"), 0, 0, 0, 0,
                         amqp_empty_table);
@@ -291,7 +305,7 @@ static int mode_consume(amqp_connection_state_t conn, int argc, char **argv) {
     amqp_destroy_envelope(&env);
     got++;
   }
-  emit(now_ns() - t0, (uint64_t)n);
+  emit(now_ns() - t0, (uint64_t)n, cpu_us() - c0);
   return 0;
 }
 

@@ -43,6 +43,8 @@ export function buildCeiling(): string | null {
 export interface CeilingResult {
   elapsedNs: number;
   n: number;
+  /** User + system CPU of the timed section (getrusage of the ceiling process), µs. */
+  cpuUs: number;
 }
 
 /**
@@ -56,14 +58,20 @@ export function runCeiling(broker: BrokerInfo, mode: string, args: string[], tim
   return new Promise((resolve, reject) => {
     execFile(CEILING_BINARY, argv, { timeout: timeoutMs, maxBuffer: 1 << 20, env }, (err, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? '';
-      let parsed: { ok?: boolean; elapsed_ns?: number; n?: number; error?: string } | null = null;
+      let parsed: { ok?: boolean; elapsed_ns?: number; n?: number; cpu_us?: number; error?: string } | null = null;
       try {
         parsed = JSON.parse(line);
       } catch {
         parsed = null;
       }
-      if (parsed && parsed.ok === true && typeof parsed.elapsed_ns === 'number' && typeof parsed.n === 'number') {
-        resolve({ elapsedNs: parsed.elapsed_ns, n: parsed.n });
+      if (
+        parsed &&
+        parsed.ok === true &&
+        typeof parsed.elapsed_ns === 'number' &&
+        typeof parsed.n === 'number' &&
+        typeof parsed.cpu_us === 'number'
+      ) {
+        resolve({ elapsedNs: parsed.elapsed_ns, n: parsed.n, cpuUs: parsed.cpu_us });
         return;
       }
       const why =

@@ -36,7 +36,8 @@ export function loadKazoo(): KazooModule {
       `kazoo-amqp native addon is not built: ${path.relative(process.cwd(), ADDON)} is missing`,
     );
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // Loaded at run time by path, so a missing build is reported instead of failing the import.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(LIB_ENTRY) as Partial<KazooModule>;
   if (typeof mod.Kazoo !== 'function') throw new FeatureUnavailable('kazoo-amqp does not export Kazoo yet');
   cached = mod as KazooModule;
@@ -94,7 +95,7 @@ export class KazooClient implements AmqpBenchClient {
       type: 'topic',
       queue: o.queue,
       routing: o.routing,
-      // Same flags as the harness and the baselines declare (top level applies to both, spec §10.2).
+      // Same flags as the harness and the baselines declare (top level applies to both, docs/module-behaviour.md#subscribe).
       durable: 0,
       auto_delete: 0,
       exclusive: 0,

@@ -1,6 +1,6 @@
 /**
  * Plain-JS equivalents of kazoo-amqp's `encode` and `json`, the baselines of the micro-benchmarks.
- * They follow the module's rules (spec §5, §6) closely enough to give the same output on the
+ * They follow the module's rules (docs/module-behaviour.md#routing-key-encoding, #json-paths) closely enough to give the same output on the
  * benchmark inputs; the harness checks that and notes any difference.
  */
 
@@ -17,7 +17,7 @@ const SPECIAL: Record<string, string> = {
 /**
  * Routing-key encoding with `encodeURIComponent`: unreserved characters `A–Z a–z 0–9 - _ ~` are
  * kept, space → `+`, `.` and everything else → `%XX` (proper uppercase hex of the UTF-8 bytes);
- * a lone `#` or `*` is kept; output stops once it reached 255 characters (spec §5.1 rule 4).
+ * a lone `#` or `*` is kept; output stops once it reached 255 characters (docs/module-behaviour.md#routing-key-encoding).
  */
 export function jsEncode(input: string): string {
   if (input === '#' || input === '*') return input;

@@ -3,7 +3,17 @@ import * as amqplib from 'amqplib';
 import { benchHostname } from '../config';
 import { connectClient, AmqpBenchClient } from '../clients';
 import { withTimeout } from '../support/flow';
-import { RunOutput, Task } from '../types';
+import { MetricSpec, RunOutput, Task } from '../types';
+
+/**
+ * Client CPU (user + system, all threads of the client's process) per message over the timed
+ * section: the headline where the broker on the same cores bounds throughput for every client.
+ */
+export const CPU_PER_MESSAGE: MetricSpec = { key: 'cpu', label: 'client CPU per message', unit: 'µs/msg', better: 'lower' };
+
+/** Polls of {@link DepthObserver.waitForDepth} are this far apart, so that the observer's own CPU stays
+ * small next to the client's (it runs in the measured process). */
+const DEPTH_POLL_PAUSE_MS = 2;
 
 /** Exchange/queue name unique to this run and scenario, e.g. `bench.lx3k9a.publish`. */
 export function entityName(runId: string, scenario: string): string {
@@ -69,11 +79,12 @@ export class DepthObserver {
     return new DepthObserver(conn, ch);
   }
 
-  /** Polls back to back (one round trip each) until the queue holds at least `n` messages. */
+  /**
+   * Polls (one round trip each, {@link DEPTH_POLL_PAUSE_MS} apart) until the queue holds at least
+   * `n` messages.
+   */
   async waitForDepth(queue: string, n: number): Promise<void> {
-    while ((await this.ch.checkQueue(queue)).messageCount < n) {
-      // next poll
-    }
+    while ((await this.ch.checkQueue(queue)).messageCount < n) await sleep(DEPTH_POLL_PAUSE_MS);
   }
 
   async close(): Promise<void> {

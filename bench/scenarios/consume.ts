@@ -8,10 +8,10 @@
  * closed, the harness checks that the queue is empty (a non-empty queue is noted under the table).
  */
 import { benchHostname, wireBody } from '../config';
-import { nowNs, withTimeout } from '../support/flow';
+import { cpuMicros, nowNs, withTimeout } from '../support/flow';
 import { BenchEvent } from '../support/routing';
 import { RunOutput, Scenario, ScenarioState } from '../types';
-import { entityName, withClient } from './common';
+import { CPU_PER_MESSAGE, entityName, withClient } from './common';
 
 const ROUTING_KEY = 'bench.consume';
 /** The route the preloaded `directory` / `reg_success` messages resolve to. */
@@ -23,7 +23,7 @@ export const consume: Scenario = {
   title:
     'N preloaded messages consumed with manual ack (prefetch P), dispatched by Event-Category/Event-Name to a handler; timed until the handler returned for all N.',
   clients: ['kazoo-amqp', 'amqplib', 'amqp-client', 'ceiling'],
-  metrics: [{ key: 'rate', label: 'throughput', unit: 'msg/s', better: 'higher' }],
+  metrics: [CPU_PER_MESSAGE, { key: 'rate', label: 'throughput', unit: 'msg/s', better: 'higher' }],
 
   async setup(ctx): Promise<ScenarioState> {
     const x = entityName(ctx.runId, 'consume');
@@ -60,6 +60,7 @@ export const consume: Scenario = {
         if ((ev.data as Record<string, unknown>)['Username'] !== undefined) withUser++;
         if (++count === n) finish();
       };
+      const c0 = cpuMicros();
       const t0 = nowNs();
       await client.subscribe({
         exchange: String(task.state.exchange),
@@ -69,8 +70,9 @@ export const consume: Scenario = {
       });
       await withTimeout(done, task.params.taskTimeoutMs, () => `only ${count} of ${n} messages reached the handler`);
       const seconds = Number(nowNs() - t0) / 1e9;
+      const cpu = (cpuMicros() - c0) / n;
       const notes = withUser === n ? [] : [`${n - withUser} event(s) lacked the Username field`];
-      return { sample: { rate: n / seconds }, notes };
+      return { sample: { cpu, rate: n / seconds }, notes };
     });
   },
 
@@ -84,7 +86,7 @@ export const consume: Scenario = {
         String(task.params.consumeN),
         String(task.params.prefetch),
       ],
-      toSample: (ns, count) => ({ rate: count / (ns / 1e9) }),
+      toSample: (ns, count, cpuUs) => ({ cpu: cpuUs / count, rate: count / (ns / 1e9) }),
     };
   },
 };

@@ -4,6 +4,7 @@ import { consume } from './consume';
 import { encodeScenario } from './encode';
 import { eventLoop } from './event-loop';
 import { jsonScenario } from './json';
+import { presenceScenario } from './presence';
 import { publish } from './publish';
 import { publishConfirm } from './publish-confirm';
 import { query } from './query';
@@ -17,6 +18,7 @@ export const SCENARIOS: readonly Scenario[] = [
   eventLoop,
   encodeScenario,
   jsonScenario,
+  presenceScenario,
 ];
 
 /** Looks a scenario up by name. */

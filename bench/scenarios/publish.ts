@@ -6,9 +6,9 @@
  * The scenario factory is shared with `publish-confirm` (bench/scenarios/publish-confirm.ts).
  */
 import { SCRIPT_PAYLOAD, benchHostname, wireBody } from '../config';
-import { nowNs } from '../support/flow';
+import { cpuMicros, nowNs } from '../support/flow';
 import { RunOutput, Scenario, ScenarioState, Task } from '../types';
-import { DepthObserver, entityName, sleep, withClient } from './common';
+import { CPU_PER_MESSAGE, DepthObserver, entityName, sleep, withClient } from './common';
 
 const ROUTING_KEY = 'bench.publish';
 /** Matches no binding: the broker drops (and, in confirm mode, confirms) warm-up messages. */
@@ -34,7 +34,7 @@ export function makePublishScenario(confirms: boolean): Scenario {
       ? 'N small Kazoo JSON messages with publisher confirms (at most W unconfirmed in flight); timed until the last confirm.'
       : 'N small Kazoo JSON messages fire-and-forget to a topic exchange bound to one queue; timed until a passive queue.declare sees all N.',
     clients: ['kazoo-amqp', 'amqplib', 'amqp-client', 'ceiling'],
-    metrics: [{ key: 'rate', label: 'throughput', unit: 'msg/s', better: 'higher' }],
+    metrics: [CPU_PER_MESSAGE, { key: 'rate', label: 'throughput', unit: 'msg/s', better: 'higher' }],
 
     async setup(ctx): Promise<ScenarioState> {
       const x = entityName(ctx.runId, name);
@@ -66,11 +66,12 @@ export function makePublishScenario(confirms: boolean): Scenario {
         return await withClient(task, confirms, async (client) => {
           await client.publishMany({ exchange, routingKey: WARMUP_KEY, body, count: warmupCount(n) });
           await sleep(50);
+          const c0 = cpuMicros();
           const t0 = nowNs();
           await client.publishMany({ exchange, routingKey: ROUTING_KEY, body, count: n });
           if (observer) await observer.waitForDepth(queue, n);
           const seconds = Number(nowNs() - t0) / 1e9;
-          return { sample: { rate: n / seconds } };
+          return { sample: { cpu: (cpuMicros() - c0) / n, rate: n / seconds } };
         });
       } finally {
         await observer?.close();
@@ -86,12 +87,12 @@ export function makePublishScenario(confirms: boolean): Scenario {
         ? {
             mode: 'publish-confirm',
             args: [exchange, ROUTING_KEY, String(n), body, WARMUP_KEY, warm, String(task.params.publishWindow)],
-            toSample: (ns, count) => ({ rate: count / (ns / 1e9) }),
+            toSample: (ns, count, cpuUs) => ({ cpu: cpuUs / count, rate: count / (ns / 1e9) }),
           }
         : {
             mode: 'publish',
             args: [exchange, ROUTING_KEY, String(task.state.queue), String(n), body, WARMUP_KEY, warm],
-            toSample: (ns, count) => ({ rate: count / (ns / 1e9) }),
+            toSample: (ns, count, cpuUs) => ({ cpu: cpuUs / count, rate: count / (ns / 1e9) }),
           };
     },
   };

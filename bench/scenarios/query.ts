@@ -12,7 +12,7 @@
 import { ChildProcess } from 'child_process';
 import { QUERY_PAYLOAD } from '../config';
 import { startHelper, stopHelper } from '../support/child';
-import { nowNs } from '../support/flow';
+import { cpuMicros, nowNs } from '../support/flow';
 import { percentile } from '../support/stats';
 import { RunOutput, Scenario, ScenarioState } from '../types';
 import { withClient } from './common';
@@ -33,6 +33,7 @@ export const query: Scenario = {
     { key: 'p50', label: 'round trip p50 (c=1)', unit: 'µs', better: 'lower' },
     { key: 'p99', label: 'round trip p99 (c=1)', unit: 'µs', better: 'lower' },
     { key: 'rate', label: 'throughput (c=64)', unit: 'replies/s', better: 'higher' },
+    { key: 'cpu', label: 'client CPU per query (c=64)', unit: 'µs/query', better: 'lower' },
   ],
 
   async setup(ctx): Promise<ScenarioState> {
@@ -73,12 +74,14 @@ export const query: Scenario = {
           await ask();
         }
       };
+      const c0 = cpuMicros();
       const t0 = nowNs();
       await Promise.all(Array.from({ length: queryConcurrency }, loop));
       const seconds = Number(nowNs() - t0) / 1e9;
+      const cpu = (cpuMicros() - c0) / queryThroughputN;
       const all = Array.from(latencies);
       return {
-        sample: { p50: percentile(all, 50), p99: percentile(all, 99), rate: queryThroughputN / seconds },
+        sample: { p50: percentile(all, 50), p99: percentile(all, 99), rate: queryThroughputN / seconds, cpu },
       };
     });
   },

@@ -18,12 +18,13 @@ export const USAGE = `Usage: node dist/bench/run.js [options]   (or: npm run ben
   --json FILE        also write machine-readable results to FILE
   --svg DIR          also write one SVG bar chart per scenario into DIR
   --only a,b         run only these scenarios (publish, publish-confirm, query, consume,
-                     event-loop, encode, json)
+                     event-loop, encode, json, presence)
   --clients a,b      measure only these clients (kazoo-amqp, amqplib, amqp-client, ceiling, plain-js)
   --reps N           repetitions per client (default: 5, or 3 with --quick)
   -h, --help         this text
 
-Environment: AMQP_URL (default amqp://guest:guest@127.0.0.1:5672), CC (default cc).
+Environment: AMQP_URL (default amqp://guest:guest@127.0.0.1:5672), CC (default cc),
+PG_URL and MYSQL_URL (presence; default the local test databases).
 Exit status: 0 when every selected scenario ran for every client; 1 when something could not
 run (broker down, a client threw, a kazoo-amqp feature is missing); 2 on bad usage; 130 when
 interrupted (the run's exchanges and queues are deleted first).`;

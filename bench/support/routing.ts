@@ -1,6 +1,6 @@
 /**
  * The event-route dispatch the JS baselines do by hand, following the module's naming rules
- * (spec §12.2): `kazoo:consumer-event-<cat>-<name>`, lower-cased with `_` → `-`, falling back to
+ * (docs/module-behaviour.md#event-routes): `kazoo:consumer-event-<cat>-<name>`, lower-cased with `_` → `-`, falling back to
  * `…-<cat>`, `…-<key>-<subkey>`, `…-<key>` and `kazoo:consumer-event`.
  */
 

@@ -56,7 +56,7 @@ function handle(kazoo: StatsSource, req: IncomingMessage, res: ServerResponse): 
  * ({@link Kazoo.metrics}), `GET /health` answers 200 while a primary-zone producer connection is
  * open and 503 otherwise, with a JSON body ({@link KazooHealth}). Resolves with the listening
  * server once it is bound; close it with `server.close()` (closing the client does not).
- * Kamailio: none (the module exports no statistics, spec §15).
+ * Kamailio: none (the module exports no statistics).
  * @throws KazooError INVALID_ARGUMENT when `port` is not an integer 0..65535 or `host` not a
  * non-empty string; rejects with Node's listen error (e.g. `EADDRINUSE`) when it cannot bind.
  */

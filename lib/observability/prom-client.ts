@@ -33,7 +33,7 @@ interface CollectedMetric {
 function defaultRegistry(): PromRegistry {
   try {
     // Lazily: applications that never call this never need prom-client installed.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional peer dependency, loaded only when asked for
     return (require('prom-client') as { register: PromRegistry }).register;
   } catch {
     throw new KazooError(
@@ -49,7 +49,7 @@ function defaultRegistry(): PromRegistry {
  * `registry` (default: prom-client's global `register`), so that `registry.metrics()` includes
  * them, read fresh at each scrape. Works with Prometheus and OpenMetrics registries. One client
  * per registry. Returns a function that removes them again.
- * Kamailio: none (the module exports no statistics, spec §15).
+ * Kamailio: none (the module exports no statistics).
  * @throws KazooError INVALID_ARGUMENT when `registry` is not a prom-client Registry, when it
  * already holds a `kazoo_…` metric (nothing is registered then), or when no registry is passed
  * and prom-client is not installed.

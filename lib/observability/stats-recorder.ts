@@ -241,6 +241,23 @@ export class StatsRecorder {
     this.servers[serverId - 1].c[Q_TIMED_OUT]++;
   }
 
+  /**
+   * A blocking query (`querySync`, the KEMI shim's `kazoo_query`) to `serverId` ended: counted as
+   * sent, then answered (with its round trip), timed out or failed.
+   */
+  syncQuery(serverId: number, outcome: { readonly t: 'reply' | 'timeout' | 'fail'; readonly elapsedMs?: number }): void {
+    const s = this.servers[serverId - 1];
+    s.c[Q_SENT]++;
+    if (outcome.t === 'reply') {
+      s.c[Q_ANSWERED]++;
+      s.queryRoundTrip.observe(outcome.elapsedMs ?? 0);
+    } else if (outcome.t === 'timeout') {
+      s.c[Q_TIMED_OUT]++;
+    } else {
+      s.c[Q_FAILED]++;
+    }
+  }
+
   // ------------------------------------------------------------------------------------------
   // Subscriptions and deliveries (hot path)
 

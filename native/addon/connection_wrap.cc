@@ -182,6 +182,7 @@ Napi::Function ConnectionWrap::Define(Napi::Env env) {
                          InstanceMethod<&ConnectionWrap::Start>("start"),
                          InstanceMethod<&ConnectionWrap::Publish>("publish"),
                          InstanceMethod<&ConnectionWrap::Query>("query"),
+                         InstanceMethod<&ConnectionWrap::QuerySync>("querySync"),
                          InstanceMethod<&ConnectionWrap::Subscribe>("subscribe"),
                          InstanceMethod<&ConnectionWrap::Unsubscribe>("unsubscribe"),
                          InstanceMethod<&ConnectionWrap::Settle>("settle"),
@@ -253,6 +254,42 @@ Napi::Value ConnectionWrap::Query(const Napi::CallbackInfo& info) {
   command.queued_at = std::chrono::steady_clock::now();
   bridge_->connection->post(std::move(command));
   return info.Env().Undefined();
+}
+
+Napi::Value ConnectionWrap::QuerySync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  core::Command command;
+  command.type = core::CommandType::Query;
+  if (!ReadPublishArgs(info, &command)) return env.Undefined();
+  if (!info[5].IsNumber()) {
+    Napi::TypeError::New(env, "kazoo: querySync timeoutMs must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!bridge_ || !bridge_->connection->running() || bridge_->close_requested) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("t", "fail");
+    o.Set("id", command.id);
+    o.Set("error", FailureToJs(env, core::Failure{"NOT_CONNECTED", "kazoo: not connected: the connection is not running"}));
+    return o;
+  }
+  command.timeout_ms = info[5].As<Napi::Number>().Uint32Value();
+  command.queued_at = std::chrono::steady_clock::now();
+  const uint32_t id = command.id;
+  const auto started = command.queued_at;
+  // The I/O thread times the query out itself; the margin only guards against an I/O thread
+  // that stopped answering, so a blocked JS thread always comes back.
+  const auto deadline = command.queued_at + std::chrono::milliseconds(command.timeout_ms) + std::chrono::seconds(2);
+  core::Connection& connection = *bridge_->connection;
+  // Registered before the post: the reply can never slip into the JS event queue first.
+  connection.begin_sync(id);
+  connection.post(std::move(command));
+  core::Event event;
+  if (!connection.wait_sync(deadline, &event)) {
+    event.type = core::EventType::Timeout;
+    event.id = id;
+    event.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  }
+  return EventToJs(env, event);
 }
 
 Napi::Value ConnectionWrap::Subscribe(const Napi::CallbackInfo& info) {

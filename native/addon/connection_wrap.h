@@ -32,6 +32,8 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Publish(const Napi::CallbackInfo& info);
   Napi::Value Query(const Napi::CallbackInfo& info);
+  /// Blocks the JS thread until the query's reply, timeout or failure (KEMI `kazoo_query`).
+  Napi::Value QuerySync(const Napi::CallbackInfo& info);
   Napi::Value Subscribe(const Napi::CallbackInfo& info);
   Napi::Value Unsubscribe(const Napi::CallbackInfo& info);
   Napi::Value Settle(const Napi::CallbackInfo& info);

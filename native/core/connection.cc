@@ -57,8 +57,38 @@ void Connection::shutdown() {
 }
 
 void Connection::push_event(Event&& event) {
+  const uint32_t awaited = sync_id_.load(std::memory_order_relaxed);
+  if (awaited != 0 && event.id == awaited &&
+      (event.type == EventType::Reply || event.type == EventType::Timeout || event.type == EventType::Fail)) {
+    std::lock_guard<std::mutex> lock(sync_mutex_);
+    // Re-checked under the lock: the waiter may have given up on its deadline meanwhile, and
+    // then the event takes the normal route (JS ignores an id nobody waits for).
+    if (sync_id_.load(std::memory_order_relaxed) == awaited) {
+      sync_event_ = std::move(event);
+      sync_ready_ = true;
+      sync_id_.store(0, std::memory_order_relaxed);
+      sync_cv_.notify_one();
+      return;
+    }
+  }
   events_.push(std::move(event));
   events_unannounced_ = true;
+}
+
+void Connection::begin_sync(uint32_t id) {
+  std::lock_guard<std::mutex> lock(sync_mutex_);
+  sync_ready_ = false;
+  sync_id_.store(id, std::memory_order_relaxed);
+}
+
+bool Connection::wait_sync(std::chrono::steady_clock::time_point deadline, Event* out) {
+  std::unique_lock<std::mutex> lock(sync_mutex_);
+  sync_cv_.wait_until(lock, deadline, [this] { return sync_ready_; });
+  sync_id_.store(0, std::memory_order_relaxed);
+  if (!sync_ready_) return false;
+  sync_ready_ = false;
+  *out = std::move(sync_event_);
+  return true;
 }
 
 void Connection::push_done(uint32_t id) {

@@ -6,7 +6,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "core/messages.h"
@@ -47,6 +50,13 @@ class Connection {
   /// Posts a Close (if none was posted) and joins the I/O thread. Idempotent.
   void shutdown();
 
+  /// JS thread, before posting query `id`: its Reply/Timeout/Fail event goes to wait_sync()
+  /// instead of the event queue. One synchronous query at a time (the JS thread is blocked).
+  void begin_sync(uint32_t id);
+  /// JS thread: blocks (no spinning; the I/O thread keeps running) until the awaited event
+  /// arrived or `deadline` passed. Returns false on the deadline; the wait is over either way.
+  bool wait_sync(std::chrono::steady_clock::time_point deadline, Event* out);
+
  private:
   friend class IoLoop;
 
@@ -64,6 +74,14 @@ class Connection {
   std::atomic<bool> js_scheduled_{false};
   std::atomic<bool> close_posted_{false};
   bool events_unannounced_ = false;  // I/O thread only
+  // The synchronous query's hand-over (kazoo_query in a KEMI script): push_event checks
+  // sync_id_ with one relaxed load; the JS thread stored it before posting the query, and the
+  // queue's release/acquire makes that store visible to the I/O thread that pops the command.
+  std::atomic<uint32_t> sync_id_{0};
+  std::mutex sync_mutex_;
+  std::condition_variable sync_cv_;
+  bool sync_ready_ = false;  // guarded by sync_mutex_
+  Event sync_event_;         // guarded by sync_mutex_
   std::thread thread_;
 };
 

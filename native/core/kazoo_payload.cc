@@ -1,11 +1,17 @@
 #include "core/kazoo_payload.h"
 
 #include <json-c/json.h>
+#include <fcntl.h>
 #include <sys/random.h>
+#include <unistd.h>
 #include <uuid/uuid.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <optional>
+#include <random>
 
 #include "core/fast_json.h"
 #include "core/json_text.h"
@@ -134,6 +140,27 @@ DeliveryView augment_delivery(std::string_view body, const DeliveryRules& rules,
   return view;
 }
 
+namespace {
+/// Fills [out, out + size) from /dev/urandom; when the kernel offers no randomness at all, from a
+/// time/pid/thread-seeded PRNG as libuuid does then (ids stay unique, only not unpredictable).
+void fill_fallback(unsigned char* out, size_t size) {
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  size_t filled = 0;
+  while (fd >= 0 && filled < size) {
+    ssize_t n = read(fd, out + filled, size - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    filled += static_cast<size_t>(n);
+  }
+  if (fd >= 0) close(fd);
+  if (filled == size) return;
+  thread_local std::mt19937_64 prng(
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+      (static_cast<uint64_t>(getpid()) << 32) ^ reinterpret_cast<uintptr_t>(&filled));
+  for (; filled < size; ++filled) out[filled] = static_cast<unsigned char>(prng() >> 56);
+}
+}  // namespace
+
 std::string new_msg_id() {
   // Same format as the module's uuid_generate_random (v4, lowercase), but the random bytes come
   // from the kernel CSPRNG in batches: libuuid re-seeds random(3) on every call, which profiled
@@ -144,12 +171,14 @@ std::string new_msg_id() {
     size_t filled = 0;
     while (filled < sizeof pool) {
       ssize_t n = getrandom(pool + filled, sizeof pool - filled, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        uuid_t fallback;
-        uuid_generate_random(fallback);
-        char text[37];
-        uuid_unparse_lower(fallback, text);
-        return std::string(text, 36);
+        // No getrandom() (a pre-3.17 kernel or a seccomp filter): /dev/urandom, the source
+        // libuuid itself would use. libuuid's uuid_generate_random is not called here because
+        // its archive cannot be linked into a shared object (thread-local state compiled
+        // without -fPIC), and the npm package's prebuilt binary links libuuid statically.
+        fill_fallback(pool + filled, sizeof pool - filled);
+        break;
       }
       filled += static_cast<size_t>(n);
     }

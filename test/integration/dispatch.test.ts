@@ -1,34 +1,14 @@
 /**
- * Consumption and dispatch on a real RabbitMQ: event-route name resolution (spec §12.2, §12.3),
- * the $kzE rewrite (spec §11.2), connection events and kazoo:mod-init (§12.1, §12.4),
- * acknowledgement and dead-lettering, and the worker lanes (§11.3).
+ * Consumption and dispatch on a real RabbitMQ: event-route name resolution (docs/module-behaviour.md#event-routes),
+ * the $kzE rewrite (docs/module-behaviour.md#delivery-rewrite), connection events and kazoo:mod-init (docs/module-behaviour.md#start-up-route, #connection-events),
+ * acknowledgement and dead-lettering, and the worker lanes (docs/module-behaviour.md#worker-selection).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type * as amqplib from 'amqplib';
 import { consistentWorker, Kazoo, KazooError, type ConnectionEvent, type KazooEvent } from '../../lib';
 import type { KazooConfig } from '../../lib/config';
 import type { SubscriptionDescription } from '../../lib/subscription';
 import { AMQP_URL, connectedKazoo, drainQueue, openObserver, uniqueName, waitFor, deleteEntities } from '../support/broker';
-
-const execFileP = promisify(execFile);
-
-interface QueueCounts {
-  name: string;
-  messages: number;
-  messages_ready: number;
-  messages_unacknowledged: number;
-}
-
-async function queueCounts(queue: string): Promise<QueueCounts | undefined> {
-  const { stdout } = await execFileP(
-    'rabbitmqctl',
-    ['list_queues', 'name', 'messages', 'messages_ready', 'messages_unacknowledged', '--formatter', 'json', '-q'],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  const rows = JSON.parse(stdout.trim() || '[]') as QueueCounts[];
-  return rows.find((r) => r.name === queue);
-}
+import { queueCounts } from '../support/rabbitmqctl';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -154,7 +134,7 @@ async function expectFallbackOrder(
   });
 }
 
-describe('event routes: fallback order (spec §12.2, §12.3)', () => {
+describe('event routes: fallback order (docs/module-behaviour.md#event-routes)', () => {
   it('tries <cat>-<name>, <cat>, <key>-<subkey>, <key>, then kazoo:consumer-event', async () => {
     await expectFallbackOrder(
       [
@@ -196,7 +176,7 @@ describe('event routes: fallback order (spec §12.2, §12.3)', () => {
     expect(hits).toEqual(['kazoo:consumer-event-cat-']);
   });
 
-  it("uses the binding's event_key text as the category when the payload lacks that field (§12.3 row 3)", async () => {
+  it("uses the binding's event_key text as the category when the payload lacks that field (docs/module-behaviour.md#event-routes)", async () => {
     await expectFallbackOrder(
       [
         'kazoo:consumer-event-acl-flush',
@@ -302,7 +282,7 @@ describe('event routes: fallback order (spec §12.2, §12.3)', () => {
 // ---------------------------------------------------------------------------------------------
 // $kzE
 
-describe('$kzE: the payload handed to the route (spec §11.2)', () => {
+describe('$kzE: the payload handed to the route (docs/module-behaviour.md#delivery-rewrite)', () => {
   async function kzE(body: string | object, key = 'kz.e', overrides: Partial<KazooConfig> = {}): Promise<{ ev: KazooEvent; before: number; after: number }> {
     const { kz } = await client(overrides);
     const got: KazooEvent[] = [];
@@ -402,7 +382,7 @@ describe('$kzE: the payload handed to the route (spec §11.2)', () => {
 // ---------------------------------------------------------------------------------------------
 // Connection events and mod-init
 
-describe('connection events (spec §12.4)', () => {
+describe('connection events (docs/module-behaviour.md#connection-events)', () => {
   const OPEN = '{ "Event-Category" : "connection", "Event-Name" : "open", "host" : "127.0.0.1", "zone" : "local" }';
   const CLOSED = '{ "Event-Category" : "connection", "Event-Name" : "closed", "host" : "127.0.0.1", "zone" : "local" }';
 
@@ -479,7 +459,7 @@ describe('connection events (spec §12.4)', () => {
   });
 });
 
-describe('kazoo:mod-init (spec §12.1)', () => {
+describe('kazoo:mod-init (docs/module-behaviour.md#start-up-route)', () => {
   it('runs once, before connect() resolves; what it subscribes is consuming when connect() resolves', async () => {
     const { kz, errors } = unconnected();
     const order: string[] = [];
@@ -763,7 +743,7 @@ function keysFor(lane: number, prefix: string, want: 'same' | 'other', count: nu
   return out;
 }
 
-describe('worker lanes (spec §11.3)', () => {
+describe('worker lanes (docs/module-behaviour.md#worker-selection)', () => {
   it('consistent-worker: a blocked key holds only the keys of its own core_hash lane', async () => {
     const { kz } = await client({ amqp_consumer_workers: 8 });
     const { x } = await subscribeFresh(kz, { 'consistent-worker': 1, 'consistent-worker-key': 'Call-ID', no_ack: 0, prefetch: 100 });

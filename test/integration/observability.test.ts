@@ -5,31 +5,24 @@
  * strictly and through a real prom-client registry, /metrics and /health answer over real HTTP
  * while the producer connection is cut and restored, and the logger never sees a credential.
  */
-import { execFile } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { promisify } from 'node:util';
 import * as amqplib from 'amqplib';
 import { Counter, Registry, type OpenMetricsContentType } from 'prom-client';
 import { Kazoo, KazooError, registerKazooMetrics, serveMetrics, type KazooEvent, type KazooLogger, type KazooStats } from '../../lib';
 import { AMQP_URL, deleteEntities, openObserver, uniqueName, waitFor } from '../support/broker';
 import { KazooResponder } from '../support/kazoo-responder';
 import { parseExposition, sampleValue } from '../support/prom-parse';
+import { listRows, rabbitmqctl } from '../support/rabbitmqctl';
 
-const execFileP = promisify(execFile);
 const SERVER = '127.0.0.1:5672';
-
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await execFileP('rabbitmqctl', args, { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-  return stdout;
-}
 
 /** Has the broker close this client's `role` connection (found by its connection_name). */
 async function closeConnection(kz: Kazoo, role: 'producer' | 'consumer'): Promise<void> {
   const name = `kazoo-amqp kamailio@${kz.config.node_hostname} ${role}`;
-  const rows = (await rabbitmqctl('list_connections', 'pid', 'client_properties', '-s')).split('\n').filter((l) => l.includes(`"${name}"`));
+  const rows = (await listRows('list_connections', 'pid', 'client_properties')).filter((r) => r[1]?.includes(`"${name}"`));
   if (rows.length !== 1) throw new Error(`expected one ${role} connection named ${name}, found ${rows.length}`);
-  await rabbitmqctl('close_connection', rows[0].split('\t')[0], 'kazoo-amqp observability test: forced close');
+  await rabbitmqctl('close_connection', rows[0][0], 'kazoo-amqp observability test: forced close');
 }
 
 interface Line {

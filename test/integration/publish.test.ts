@@ -1,12 +1,12 @@
 /**
  * publish() against the real broker: what goes on the wire is compared byte for byte with the
- * module's format (spec §8 and the "Observed" section), bad input sends nothing, and broker
+ * module's format (docs/module-behaviour.md#publish, as observed on Kamailio 5.6.3), bad input sends nothing, and broker
  * refusals neither lose later messages nor go unnoticed.
  */
 import type * as amqplib from 'amqplib';
-import { execFileSync } from 'node:child_process';
 import { DEFAULTS, Kazoo, KazooError } from '../../lib';
 import { AMQP_URL, connectedKazoo, drainQueue, openObserver, uniqueName, waitFor } from '../support/broker';
+import { rabbitmqctlSync } from '../support/rabbitmqctl';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const NODE = 'sip1.example.com';
@@ -57,7 +57,7 @@ function injectedTail(body: string): string {
 }
 
 describe('publish()', () => {
-  it('puts the module body of spec 8.3 on the wire, byte for byte', async () => {
+  it('puts the module\'s body for the example payload on the wire, byte for byte (docs/module-behaviour.md#publish)', async () => {
     const payload =
       "{'Event-Category' : 'call_event' , 'Event-Name' : 'query_user_channels_req', 'Realm' : 'example.com', 'Username' : '1000', 'Active-Only' : false }";
     const message = await publishAndGet(payload);
@@ -338,17 +338,17 @@ describe('publish() and the connection state', () => {
     const events: string[] = [];
     client.on('connection', (e) => events.push(`${e.role}:${e.event}`));
     // A memory alarm: RabbitMQ blocks every publishing connection until the watermark is back.
-    execFileSync('rabbitmqctl', ['set_vm_memory_high_watermark', '0'], { stdio: 'ignore' });
+    rabbitmqctlSync('set_vm_memory_high_watermark', '0');
     try {
       const held = client.publish(exchange, 'a.b', '{"held":1}');
       await waitFor(() => events.includes('producer:blocked'), 20_000, 'connection.blocked');
-      execFileSync('rabbitmqctl', ['set_vm_memory_high_watermark', '0.4'], { stdio: 'ignore' });
+      rabbitmqctlSync('set_vm_memory_high_watermark', '0.4');
       await waitFor(() => events.includes('producer:unblocked'), 20_000, 'connection.unblocked');
       await held;
       const [m] = await drainQueue(observer.channel, queue, 1);
       expect(JSON.parse(m.content.toString()).held).toBe(1);
     } finally {
-      execFileSync('rabbitmqctl', ['set_vm_memory_high_watermark', '0.4'], { stdio: 'ignore' });
+      rabbitmqctlSync('set_vm_memory_high_watermark', '0.4');
       await client.close();
     }
   });
@@ -359,7 +359,7 @@ describe('publish() and the connection state', () => {
     const events: string[] = [];
     client.on('connection', (e) => events.push(`${e.role}:${e.event}`));
     const big = 'x'.repeat(8000);
-    execFileSync('rabbitmqctl', ['set_vm_memory_high_watermark', '0'], { stdio: 'ignore' });
+    rabbitmqctlSync('set_vm_memory_high_watermark', '0');
     let pending: Promise<void>[] = [];
     try {
       // ~24 MB: far more than the socket buffers hold while the broker is not reading.
@@ -369,7 +369,7 @@ describe('publish() and the connection state', () => {
       await new Promise((r) => setTimeout(r, 12_000));
       expect(events).not.toContain('producer:closed');
     } finally {
-      execFileSync('rabbitmqctl', ['set_vm_memory_high_watermark', '0.4'], { stdio: 'ignore' });
+      rabbitmqctlSync('set_vm_memory_high_watermark', '0.4');
     }
     try {
       await Promise.all(pending);

@@ -1,5 +1,5 @@
 /**
- * query(): correlated request/reply over the `targeted` exchange (issue 3, spec §9 and §11.2),
+ * query(): correlated request/reply over the `targeted` exchange (issue 3, docs/module-behaviour.md#query, #delivery-rewrite),
  * against a Kazoo-style responder built on amqplib (test/support/kazoo-responder.ts).
  */
 import { randomUUID } from 'node:crypto';
@@ -386,7 +386,7 @@ describe('query()', () => {
       return { reply, received: amqpReceived(reply.payload, before), msgId: req.body['Msg-ID'] as string };
     }
 
-    test('for the spec §9.3 example reply (Server-ID rewritten and moved last, / escaped)', async () => {
+    test('for the module\'s example reply (Server-ID rewritten and moved last, / escaped; docs/module-behaviour.md#delivery-rewrite)', async () => {
       // As an Erlang Kazoo app (jsx) sends it: compact, Server-ID among the other fields.
       const raw =
         '{"Event-Category":"call_event","Event-Name":"query_user_channels_resp","Msg-ID":"{{MSG_ID}}",' +

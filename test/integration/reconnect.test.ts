@@ -1,34 +1,16 @@
 /**
- * Reconnects (spec §11.1, §13.4): a connection the broker closes (rabbitmqctl close_connection,
+ * Reconnects (docs/module-behaviour.md#consumption, #reconnect-and-failover): a connection the broker closes (rabbitmqctl close_connection,
  * which disturbs nobody else) and a broker restart while consuming. The subscriptions come back
  * by themselves, consumption resumes, and no message is lost.
  *
  * WARNING: the restart test stops the RabbitMQ application (`rabbitmqctl stop_app` / `start_app`)
  * for several seconds, disrupting every other test using the broker. Run this file rarely. */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import * as amqplib from 'amqplib';
 import { Kazoo, KazooError, type ConnectionEvent, type KazooEvent } from '../../lib';
 import { AMQP_URL, uniqueName, waitFor } from '../support/broker';
+import { listRows, queueCounts, rabbitmqctl } from '../support/rabbitmqctl';
 
-const execFileP = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await execFileP('rabbitmqctl', args, { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-  return stdout;
-}
-
-interface QueueCounts {
-  name: string;
-  messages: number;
-  consumers: number;
-}
-
-async function queueCounts(queue: string): Promise<QueueCounts | undefined> {
-  const out = await rabbitmqctl('list_queues', 'name', 'messages', 'consumers', '--formatter', 'json', '-q');
-  return (JSON.parse(out.trim() || '[]') as QueueCounts[]).find((r) => r.name === queue);
-}
 
 /** Connects with amqplib once the broker accepts connections again. */
 async function connectWhenUp(timeoutMs = 90_000): Promise<amqplib.ChannelModel> {
@@ -56,20 +38,11 @@ async function publishPersistent(connection: amqplib.ChannelModel, exchange: str
   await ch.close();
 }
 
-/** Rows of a tab-separated `rabbitmqctl list_*` (full Erlang pids, usable by close_connection). */
-async function rows(command: string, ...columns: string[]): Promise<string[][]> {
-  const out = await rabbitmqctl(command, ...columns, '-s');
-  return out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => l.split('\t'));
-}
-
 /** Has the broker close the connection that consumes `queue`; returns its pid. */
 async function closeConnectionConsuming(queue: string): Promise<string> {
-  const consumer = (await rows('list_consumers', 'queue_name', 'channel_pid')).find(([name]) => name === queue);
+  const consumer = (await listRows('list_consumers', 'queue_name', 'channel_pid')).find(([name]) => name === queue);
   if (!consumer) throw new Error(`no consumer on ${queue}`);
-  const channel = (await rows('list_channels', 'pid', 'connection')).find(([pid]) => pid === consumer[1]);
+  const channel = (await listRows('list_channels', 'pid', 'connection')).find(([pid]) => pid === consumer[1]);
   if (!channel) throw new Error(`no channel ${consumer[1]}`);
   await rabbitmqctl('close_connection', channel[1], 'kazoo-amqp test: forced close');
   return channel[1];
@@ -77,7 +50,7 @@ async function closeConnectionConsuming(queue: string): Promise<string> {
 
 /** Queues bound to `exchange`. */
 async function queuesBoundTo(exchange: string): Promise<string[]> {
-  return (await rows('list_bindings', 'source_name', 'destination_name', 'destination_kind'))
+  return (await listRows('list_bindings', 'source_name', 'destination_name', 'destination_kind'))
     .filter(([source, , kind]) => source === exchange && kind === 'queue')
     .map(([, destination]) => destination);
 }

@@ -1,24 +1,12 @@
 /**
  * kazoo_subscribe on a real RabbitMQ: what each field of the JSON description declares
- * (spec §10.2, §10.3), checked on the broker with rabbitmqctl, plus broker refusals.
+ * (docs/module-behaviour.md#subscribe), checked on the broker with rabbitmqctl, plus broker refusals.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type * as amqplib from 'amqplib';
 import { Kazoo, KazooError, type KazooEvent } from '../../lib';
 import type { KazooConfig } from '../../lib/config';
 import { AMQP_URL, connectedKazoo, openObserver, uniqueName, waitFor, deleteEntities } from '../support/broker';
-
-const execFileP = promisify(execFile);
-
-/** One `rabbitmqctl list_*` as JSON rows. */
-async function rabbit<T>(command: string, ...columns: string[]): Promise<T[]> {
-  const { stdout } = await execFileP('rabbitmqctl', [command, ...columns, '--formatter', 'json', '-q'], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const text = stdout.trim();
-  return text === '' ? [] : (JSON.parse(text) as T[]);
-}
+import { listJson } from '../support/rabbitmqctl';
 
 interface ExchangeRow {
   name: string;
@@ -52,24 +40,24 @@ interface ChannelRow {
 }
 
 async function exchangeRow(name: string): Promise<ExchangeRow | undefined> {
-  const rows = await rabbit<ExchangeRow>('list_exchanges', 'name', 'type', 'durable', 'auto_delete', 'internal');
+  const rows = await listJson<ExchangeRow>('list_exchanges', 'name', 'type', 'durable', 'auto_delete', 'internal');
   return rows.find((r) => r.name === name);
 }
 async function queueRow(name: string): Promise<QueueRow | undefined> {
-  const rows = await rabbit<QueueRow>('list_queues', 'name', 'durable', 'auto_delete', 'exclusive', 'arguments');
+  const rows = await listJson<QueueRow>('list_queues', 'name', 'durable', 'auto_delete', 'exclusive', 'arguments');
   return rows.find((r) => r.name === name);
 }
 /** Bindings whose destination is `destination` (the default-exchange binding of a queue excluded). */
 async function bindingsTo(destination: string): Promise<BindingRow[]> {
-  const rows = await rabbit<BindingRow>('list_bindings', 'source_name', 'destination_name', 'destination_kind', 'routing_key');
+  const rows = await listJson<BindingRow>('list_bindings', 'source_name', 'destination_name', 'destination_kind', 'routing_key');
   return rows.filter((r) => r.destination_name === destination && r.source_name !== '');
 }
 async function consumersOf(queue: string): Promise<ConsumerRow[]> {
-  const rows = await rabbit<ConsumerRow>('list_consumers', 'queue_name', 'channel_pid', 'ack_required', 'prefetch_count');
+  const rows = await listJson<ConsumerRow>('list_consumers', 'queue_name', 'channel_pid', 'ack_required', 'prefetch_count');
   return rows.filter((r) => r.queue_name === queue);
 }
 async function channelOf(pid: string): Promise<ChannelRow | undefined> {
-  const rows = await rabbit<ChannelRow>('list_channels', 'pid', 'prefetch_count');
+  const rows = await listJson<ChannelRow>('list_channels', 'pid', 'prefetch_count');
   return rows.find((r) => r.pid === pid);
 }
 const keysOf = (rows: BindingRow[]) => rows.map((r) => `${r.source_name}|${r.routing_key}|${r.destination_kind}`).sort();
@@ -137,7 +125,7 @@ async function rejectionOf(p: Promise<unknown>): Promise<KazooError> {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('subscribe(): exchange and queue flags (spec §10.2)', () => {
+describe('subscribe(): exchange and queue flags (docs/module-behaviour.md#subscribe)', () => {
   it('declares the module defaults: exchange non-durable, not auto-delete; queue auto-delete', async () => {
     const kz = await kazoo();
     const { x, q } = names();
@@ -479,7 +467,7 @@ describe('subscribe(): the 4-argument form', () => {
   });
 });
 
-describe('subscribe(): federate (spec §10.2, §13.2)', () => {
+describe('subscribe(): federate (docs/module-behaviour.md#subscribe, #zones)', () => {
   const twoZones = (): Partial<KazooConfig> => ({ amqp_connection: [AMQP_URL, `zone=west;${AMQP_URL}`] });
 
   it('consumes a binding on primary-zone servers only without federate', async () => {

@@ -2,7 +2,7 @@
  * A Kazoo-style responder for query tests, built on amqplib (independent of kazoo-amqp).
  *
  * It consumes requests from its own queue bound to a test exchange and answers the way Kazoo
- * applications do (spec §9.2): it publishes to the `targeted` exchange with routing key = the
+ * applications do (docs/module-behaviour.md#query): it publishes to the `targeted` exchange with routing key = the
  * request's `Server-ID`, copies the request's `Msg-ID`, and sets only
  * `content_type: application/json`.
  *

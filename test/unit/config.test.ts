@@ -18,7 +18,7 @@ function expectInvalid(config: unknown, param: string, message?: RegExp): KazooE
 }
 
 describe('DEFAULTS', () => {
-  it("holds the module's defaults of spec §2", () => {
+  it("holds the module's defaults of docs/module-behaviour.md#parameters", () => {
     expect(DEFAULTS).toMatchObject({
       amqp_max_channels: 50,
       amqp_consumer_processes: 1,

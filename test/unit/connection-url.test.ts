@@ -6,7 +6,7 @@ import { errorOf } from '../support/errors';
 const parse = (entry: string, serverId = 1, primaryZone = 'local') => parseAmqpConnection(entry, serverId, primaryZone);
 
 describe('parseAmqpConnection()', () => {
-  describe('URL components (rabbitmq-c rules, spec §13.1)', () => {
+  describe('URL components (rabbitmq-c rules, docs/module-behaviour.md#broker-urls)', () => {
     it('applies the defaults guest/guest/localhost/5672 and vhost / to a bare amqp://', () => {
       expect(parse('amqp://')).toEqual({
         serverId: 1,
@@ -171,7 +171,7 @@ describe('parseAmqpConnection()', () => {
     });
   });
 
-  describe('zones (spec §13.2)', () => {
+  describe('zones (docs/module-behaviour.md#zones)', () => {
     it('puts a server without prefix in the primary zone', () => {
       expect(parse('amqp://h', 3, 'dc1')).toMatchObject({ serverId: 3, zone: 'dc1', primary: true });
     });

@@ -2,7 +2,7 @@ import { consistentWorker, coreHash } from '../../lib/core-hash';
 import { KazooError } from '../../lib/errors';
 
 /**
- * Independent implementation of spec §11.3 with BigInt arithmetic reduced mod 2^32 at each step,
+ * Independent implementation of docs/module-behaviour.md#worker-selection with BigInt arithmetic reduced mod 2^32 at each step,
  * over Buffer's UTF-8 bytes (no shared code with lib/core-hash.ts).
  */
 function referenceCoreHash(key: string): number {

@@ -1,7 +1,7 @@
 import { encode } from '../../lib/encode';
 import { KazooError } from '../../lib/errors';
 
-/** Independent reference: spec §5.1 applied byte by byte to Buffer's UTF-8 bytes. */
+/** Independent reference: docs/module-behaviour.md#routing-key-encoding applied byte by byte to Buffer's UTF-8 bytes. */
 function referenceEncode(input: string, x86: boolean): string {
   if (input === '#' || input === '*') return input;
   let out = '';
@@ -19,7 +19,7 @@ function referenceEncode(input: string, x86: boolean): string {
 }
 
 describe('encode()', () => {
-  describe('spec §5.2 worked examples', () => {
+  describe('worked examples (docs/module-behaviour.md#routing-key-encoding)', () => {
     // Rows 1–12, 15, 16: identical in both compat modes (ASCII only).
     const asciiRows: Array<[number, string, string]> = [
       [1, 'sip:alice@example.com', 'sip%3Aalice%40example%2Ecom'],

@@ -3,7 +3,7 @@ import { parseHeaders } from '../../lib/headers';
 import { errorOf } from '../support/errors';
 
 describe('parseHeaders()', () => {
-  describe('string form (module syntax, spec §8.4)', () => {
+  describe('string form (module syntax, docs/module-behaviour.md#amqp-headers)', () => {
     it('splits key=value pairs on ; in order', () => {
       expect(parseHeaders('X-Peer=10.0.0.1;X-Type=reg')).toEqual(['X-Peer', '10.0.0.1', 'X-Type', 'reg']);
     });

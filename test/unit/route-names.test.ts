@@ -19,7 +19,7 @@ describe('normalizeRouteName()', () => {
 });
 
 describe('consumerEventCandidates()', () => {
-  it('tries category-name, category, key-subkey, key, then the bare route (§12.3 row 1)', () => {
+  it('tries category-name, category, key-subkey, key, then the bare route (docs/module-behaviour.md#event-routes)', () => {
     expect(consumerEventCandidates({ ...DEFAULT_KEYS, category: 'presence', name: 'update' })).toEqual([
       'kazoo:consumer-event-presence-update',
       'kazoo:consumer-event-presence',
@@ -29,13 +29,13 @@ describe('consumerEventCandidates()', () => {
     ]);
   });
 
-  it('normalises values with underscores (§12.3 row 2)', () => {
+  it('normalises values with underscores (docs/module-behaviour.md#event-routes)', () => {
     expect(consumerEventCandidates({ ...DEFAULT_KEYS, category: 'directory', name: 'reg_success' })[0]).toBe(
       'kazoo:consumer-event-directory-reg-success',
     );
   });
 
-  it("falls back to the binding's event_key text when the payload lacks the category (§12.3 row 3)", () => {
+  it("falls back to the binding's event_key text when the payload lacks the category (docs/module-behaviour.md#event-routes)", () => {
     expect(
       consumerEventCandidates({ key: 'acl', subkey: 'Event-Name', category: '', name: 'flush', bindingEventKey: 'acl' }),
     ).toEqual([

@@ -1,10 +1,10 @@
 /**
- * kazoo_json / {kz.json.count} path lookups and json-c re-serialization (spec §6 and §7),
+ * kazoo_json / {kz.json.count} path lookups and json-c re-serialization (docs/module-behaviour.md#json-paths, #json-rules),
  * exercised through the native functions. No broker needed.
  */
 import { json, jsonCount, reserialize } from '../../lib/native';
 
-/** The example document of spec §6.4. */
+/** The example document of the module's JSON-path examples (rules: docs/module-behaviour.md#json-paths). */
 const DOC =
   '{"Event-Category":"call_event",\n' +
   ' "Channels":[{"switch_url":"sip:fs1.example.com:5060","Answered":true,"Duration":12.50},{"switch_url":"sip:fs2"}],\n' +
@@ -32,7 +32,7 @@ function thrown(fn: () => unknown): Thrown {
 }
 
 describe('json()', () => {
-  describe('follows the paths of spec §6.4', () => {
+  describe('follows the paths of docs/module-behaviour.md#json-paths', () => {
     it.each<[string, string | null]>([
       ['Event-Category', 'call_event'],
       ['Channels[0].switch_url', 'sip:fs1.example.com:5060'],
@@ -230,7 +230,7 @@ describe('jsonCount()', () => {
 });
 
 describe('reserialize()', () => {
-  it('writes the spaced format and escapes slashes and control characters (spec §7.2)', () => {
+  it('writes the spaced format and escapes slashes and control characters (docs/module-behaviour.md#json-rules)', () => {
     expect(reserialize('{"Url":"http://x/y","a":"x\\u0001y"}')).toBe('{ "Url": "http:\\/\\/x\\/y", "a": "x\\u0001y" }');
   });
 

@@ -1,6 +1,6 @@
 /**
  * json()'s V8 fast route (lib/json.ts) against the native json-c lookup, value for value, on the
- * spec §6.4 document and on generated documents and paths, including the inputs the fast route
+ * module's JSON-path example document (docs/module-behaviour.md#json-paths) and on generated documents and paths, including the inputs the fast route
  * must hand to json-c (lenient syntax, numbers, deep nesting, \u0000 keys, lone surrogates).
  */
 import { json } from '../../lib/json';

@@ -1,5 +1,5 @@
 /**
- * normalizeSubscription(): kazoo_subscribe's JSON description (spec §10.2) with the module's
+ * normalizeSubscription(): kazoo_subscribe's JSON description (docs/module-behaviour.md#subscribe) with the module's
  * defaults, its flag-sharing rules, json-c's int/string conversions and kazoo-amqp's extensions.
  * JSON text descriptions go through the addon's json-c lenient parser.
  */
@@ -21,7 +21,7 @@ function expectError(d: unknown, code: string, param?: string): KazooError {
   return error;
 }
 
-describe('normalizeSubscription(): defaults (spec §10.2)', () => {
+describe('normalizeSubscription(): defaults (docs/module-behaviour.md#subscribe)', () => {
   it('fills every field with the module default for an empty description', () => {
     const n = norm({});
     expect(n.native).toEqual({

@@ -1,0 +1,52 @@
+/** Listener containment (lib/client/reporter.ts) without a broker: each listener in its own try/catch. */
+import { EventEmitter } from 'node:events';
+import { KazooError } from '../../lib/errors';
+import { emitContained, Reporter } from '../../lib/client/reporter';
+
+describe('emitContained()', () => {
+  it('runs every listener in order, passes each exception on, and removes once listeners', () => {
+    const emitter = new EventEmitter();
+    const calls: string[] = [];
+    const thrown: unknown[] = [];
+    emitter.on('x', (v) => calls.push(`a${v}`));
+    emitter.once('x', () => {
+      throw new Error('b');
+    });
+    emitter.on('x', (v) => calls.push(`c${v}`));
+    expect(emitContained(emitter, 'x', 1, (e) => thrown.push(e))).toBe(3);
+    expect(emitContained(emitter, 'x', 2, (e) => thrown.push(e))).toBe(2);
+    expect(calls).toEqual(['a1', 'c1', 'a2', 'c2']);
+    expect(thrown.map((e) => (e as Error).message)).toEqual(['b']);
+  });
+});
+
+describe('Reporter', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it("turns a throwing 'connection' listener into a LISTENER_FAILED 'error'", () => {
+    const emitter = new EventEmitter();
+    const errors: KazooError[] = [];
+    emitter.on('connection', () => {
+      throw new Error('boom');
+    });
+    emitter.on('error', (e: KazooError) => errors.push(e));
+    new Reporter(emitter).connection({ event: 'open', role: 'producer', host: 'h', zone: 'local' });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'LISTENER_FAILED', message: "kazoo: a 'connection' listener threw: boom", details: { listener: 'connection', host: 'h' } });
+  });
+
+  it("warns instead of throwing without an 'error' listener, and when an 'error' listener throws", () => {
+    const emitter = new EventEmitter();
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const reporter = new Reporter(emitter);
+    reporter.error(new KazooError('NO_ROUTE', 'kazoo: no event route for x'));
+    emitter.on('error', () => {
+      throw new Error('bad listener');
+    });
+    reporter.error(new KazooError('NO_ROUTE', 'kazoo: no event route for y'));
+    expect(warn.mock.calls).toEqual([
+      ['kazoo: no event route for x', { code: 'KAZOO_NO_ROUTE', type: 'KazooWarning' }],
+      ["kazoo: an 'error' listener threw: bad listener (while reporting: kazoo: no event route for y)", { code: 'KAZOO_LISTENER_FAILED', type: 'KazooWarning' }],
+    ]);
+  });
+});
