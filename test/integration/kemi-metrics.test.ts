@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type * as amqplib from 'amqplib';
 import { AMQP_URL, deleteEntities, openObserver, uniqueName, waitFor } from '../support/broker';
+import { KazooResponder } from '../support/kazoo-responder';
 import { parseExposition, sampleValue } from '../support/prom-parse';
 import { listRows, rabbitmqctl } from '../support/rabbitmqctl';
 
@@ -45,6 +46,7 @@ let observer: { connection: amqplib.ChannelModel; channel: amqplib.Channel };
 const queues = new Set<string>();
 const exchanges = new Set<string>();
 let runs: Run[] = [];
+let responders: KazooResponder[] = [];
 
 beforeAll(async () => {
   if (!existsSync(resolve(__dirname, '../../dist/lib/kemi/cli.js'))) throw new Error('dist/ is missing: run npm run build first');
@@ -58,6 +60,8 @@ beforeEach(() => {
 afterEach(async () => {
   for (const r of runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
   runs = [];
+  await Promise.allSettled(responders.map((r) => r.stop()));
+  responders = [];
   await deleteEntities(observer.connection, queues, exchanges);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -79,6 +83,9 @@ describe('kazoo-amqp run --metrics-port', () => {
     await observer.channel.assertExchange(outX, 'topic', { durable: false });
     await observer.channel.assertQueue(outQ, { durable: false });
     await observer.channel.bindQueue(outQ, outX, '#');
+    const responder = await KazooResponder.start();
+    responders.push(responder);
+    exchanges.add(responder.exchange);
     writeFileSync(
       join(dir, 'kamailio.cfg'),
       [
@@ -101,6 +108,8 @@ describe('kazoo-amqp run --metrics-port', () => {
   }
   if (KSR.pv.get('$(kzE{kz.json,Event-Category})') !== 'bench') return;
   KSR.info('connected through ${AMQP_URL} with ${PASSWORD}');
+  // A blocking kazoo_query (querySync) is counted like query().
+  if (KSR.kazoo.kazoo_query('${responder.exchange}', 'q.1', '{"Event-Category":"km","Event-Name":"q","Token":"t1"}', '$var(r)') !== 1) KSR.err('query failed');
   KSR.kazoo.kazoo_publish('${outX}', 'km.out', KSR.pv.get('$kzE'));
 }
 `,
@@ -138,6 +147,9 @@ describe('kazoo-amqp run --metrics-port', () => {
     expect(sampleValue(metrics.families, 'kazoo_publishes_total')).toBe(1);
     expect(sampleValue(metrics.families, 'kazoo_deliveries_total', { queue: inQ })).toBe(1);
     expect(sampleValue(metrics.families, 'kazoo_acks_total', { queue: inQ })).toBe(1);
+    expect(sampleValue(metrics.families, 'kazoo_queries_total')).toBe(1);
+    expect(sampleValue(metrics.families, 'kazoo_queries_answered_total')).toBe(1);
+    expect(sampleValue(metrics.families, 'kazoo_query_duration_seconds_count')).toBe(1);
     expect(sampleValue(metrics.families, 'kazoo_route_handled_total', { route: 'kazoo:consumer-event' })).toBeGreaterThanOrEqual(1);
 
     await closeProducer(node);

@@ -174,6 +174,15 @@ describe('kazoo.stats() and kazoo.metrics()', () => {
     expect(sampleValue(m, 'kazoo_query_duration_seconds_count', { server: SERVER })).toBe(1);
   });
 
+  it('counts a blocking querySync() that times out (answered ones: kemi-metrics.test.ts)', async () => {
+    const kz = await client();
+    const silent = await exchange();
+    expect(() => kz.querySync(silent, 'nobody.listens', { 'Event-Category': 'obs', 'Event-Name': 'q' }, { timeoutMs: 200 })).toThrow(
+      expect.objectContaining({ code: 'QUERY_TIMEOUT' }),
+    );
+    expect(server(kz.stats()).queries).toEqual({ sent: 1, answered: 0, timedOut: 1, failed: 0, late: 0, pending: 0 });
+  });
+
   it('counts deliveries, acks and nacks per queue and handler runs and failures per route', async () => {
     const { logger, lines } = recordingLogger();
     const kz = await client({ logger });
