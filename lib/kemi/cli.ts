@@ -171,8 +171,8 @@ export async function main(
     return 0;
   }
   const sink = options.logger ?? stderrLogger(args.debug);
-  // Until the client exists, lines are redacted of URL credentials; then through kazoo.logger,
-  // which knows the configured passwords too.
+  // Every line is redacted: URL credentials until the cfg is resolved, then the configured
+  // passwords too, and from the client on through kazoo.logger (the same redacting sink).
   let logger: KazooLogger = new LogSink(sink);
   let kazoo: Kazoo | undefined;
   let metrics: Server | undefined;
@@ -184,6 +184,8 @@ export async function main(
       out(`${JSON.stringify(describeCfg(doc, settings, resolved), null, 2)}\n`);
       return 0;
     }
+    // From here on the configured passwords are known: they are redacted wherever they occur.
+    logger = new LogSink(sink, resolved.servers.map((server) => server.password));
     for (const w of settings.warnings) logger.warn(w);
     const script = args.script ?? settings.script;
     if (!script) {
