@@ -5,6 +5,7 @@
  */
 import { redactValue } from './connection-url';
 import { invalid, type KazooError } from './errors';
+import { checkLogger, type KazooLogger } from './logger';
 
 /**
  * A value rule: `check` returns the value as the client uses it (type `Out`) or throws;
@@ -153,3 +154,9 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length];
 }
+
+/**
+ * The `logger` option: unset (`null`) or an object whose `debug`, `info`, `warn` and `error` are
+ * functions; INVALID_CONFIG names the missing method (`logger.error`).
+ */
+export const loggerObject: Rule<KazooLogger | null> = rule('object (`debug/info/warn/error`)', checkLogger);

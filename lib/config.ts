@@ -15,6 +15,7 @@ import {
   escapeChar,
   flag,
   int,
+  loggerObject,
   micro,
   nodeHostname,
   nonNegativeInt,
@@ -29,6 +30,7 @@ import {
 } from './config-rules';
 import { parseAmqpConnection, redactUrl, type ServerEndpoint } from './connection-url';
 import { KazooError } from './errors';
+import type { KazooLogger } from './logger';
 import { checkTableName, parseDbUrl } from './presence/db-url';
 
 export type { Flag } from './config-rules';
@@ -204,6 +206,11 @@ export const PARAMS = {
     'kazoo',
     'How `Kazoo.encode()` renders non-ASCII bytes: proper hex like Kazoo, or the signed-char quirk of x86 Kamailio (docs/module-behaviour.md#routing-key-encoding).',
   ),
+  logger: ours(
+    loggerObject,
+    null,
+    'Where kazoo-amqp logs: any object with `debug/info/warn/error(message, ...args)` (console, pino, winston). Unset: warnings and unheard errors stay process warnings. Lines never contain credentials ([operations.md](docs/operations.md#logging)).',
+  ),
 } as const;
 
 type Params = typeof PARAMS;
@@ -358,9 +365,15 @@ const emitted = new Set<string>();
 /**
  * Reports configuration warnings (from {@link ResolvedConfig.warnings}) through
  * `process.emitWarning(message, { code: 'KAZOO_DEAD_PARAM' })`, each distinct message at most
- * once per process, so that creating many clients does not repeat them.
+ * once per process, so that creating many clients does not repeat them; or, when the client has
+ * a `logger`, through `logger.warn(message, { code: 'KAZOO_DEAD_PARAM' })` every time (the
+ * application chose where its warnings go).
  */
-export function emitConfigWarnings(warnings: readonly string[]): void {
+export function emitConfigWarnings(warnings: readonly string[], logger?: KazooLogger): void {
+  if (logger) {
+    for (const message of warnings) logger.warn(message, { code: 'KAZOO_DEAD_PARAM' });
+    return;
+  }
   for (const message of warnings) {
     if (emitted.has(message)) continue;
     emitted.add(message);

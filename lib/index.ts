@@ -19,3 +19,20 @@ export { CONSUMER_EVENT_ROUTE, consumerEventCandidates, normalizeRouteName, conn
 export { coreHash, consistentWorker } from './core-hash';
 export type { SubscriptionDescription } from './subscription';
 export type { PuaResult } from './presence/types';
+// Observability (issue 13): stats snapshot types, Prometheus exposition, health, logger.
+export type { KazooLogger } from './logger';
+export { serveMetrics, type ServeMetricsOptions, type StatsSource } from './observability/http';
+export { registerKazooMetrics, type PromRegistry } from './observability/prom-client';
+export { healthOf, type KazooHealth } from './observability/health';
+export { LATENCY_BUCKETS, type HistogramSnapshot } from './observability/histogram';
+export type {
+  ConnectionRole,
+  ConnectionState,
+  ConnectionStats,
+  KazooStats,
+  PublishStats,
+  QueryStats,
+  QueueStats,
+  RouteStats,
+  ServerStats,
+} from './observability/stats-types';

@@ -11,6 +11,10 @@ import type { EventRouteHandler } from './event';
 import { json } from './json';
 import type { KazooReply } from './message';
 import { normalizeSubscription, type SubscriptionDescription } from './subscription';
+import { LogSink, type KazooLogger } from './logger';
+import { metricFamilies, renderExposition } from './observability/exposition';
+import { StatsRecorder } from './observability/stats-recorder';
+import type { KazooStats } from './observability/stats-types';
 import { checkRoute, checkSend, checkSubscribeStrings } from './client/arguments';
 import { Dispatcher } from './client/dispatch';
 import { Lifecycle } from './client/lifecycle';
@@ -36,7 +40,8 @@ export type { ConnectionEvent, PublishOptions, QueryOptions, SubscriptionInfo } 
  * blocked or unblocked; `'error'` (KazooError) for asynchronous problems not tied to a call (a
  * subscription the broker refused after a reconnect, a handler that failed, a message no route
  * handled, a `'connection'` listener that threw). Without an `'error'` listener those are
- * reported with `process.emitWarning` instead of throwing. Every listener runs in its own
+ * reported with the `logger` option's `error`, or `process.emitWarning` without one, instead of
+ * throwing. Every listener runs in its own
  * try/catch: a throwing listener never costs another listener, event or settlement
  * (docs/errors.md#listener-exceptions).
  */
@@ -45,7 +50,11 @@ export class Kazoo extends EventEmitter {
   readonly config: ResolvedConfig;
   private readonly state = new ClientState();
   private readonly pending = new PendingOperations();
-  private readonly reporter = new Reporter(this);
+  private readonly reporter: Reporter;
+  /** The redacting log sink over the `logger` option (process warnings without one). */
+  private readonly log: LogSink;
+  /** Counters, gauges and histograms of stats() and metrics() (lib/observability/). */
+  private readonly recorder: StatsRecorder;
   private readonly router: Router;
   private readonly links: Links;
   private readonly subscriptions: Subscriptions;
@@ -63,15 +72,19 @@ export class Kazoo extends EventEmitter {
   constructor(config: KazooConfig) {
     super();
     this.config = resolveConfig(config);
-    emitConfigWarnings(this.config.warnings);
     const c = this.config;
+    this.log = new LogSink(c.logger, c.servers.map((s) => s.password));
+    emitConfigWarnings(c.warnings, this.log.custom ? this.log : undefined);
+    this.reporter = new Reporter(this, this.log);
+    // The lane backlog is read from the dispatcher, created below, only when stats() is taken.
+    this.recorder = new StatsRecorder(c.servers, this.log, { workers: c.amqp_consumer_workers, backlog: () => this.dispatcher.backlog });
     this.router = new Router(c);
     // Native batches go to NativeEvents, created below (no batch arrives before start()).
-    this.links = new Links(c, (link, done, batch) => this.nativeEvents.batch(link, done, batch));
-    this.subscriptions = new Subscriptions(this.state, this.links, this.pending, this.reporter);
-    this.dispatcher = new Dispatcher(c, this.state, this.router, this.subscriptions, this.reporter);
-    this.nativeEvents = new NativeEvents(c.json_escape_char, this.pending, this.subscriptions, this.dispatcher, this.reporter);
-    this.producers = new Producers(c, this.state, this.links, this.pending);
+    this.links = new Links(c, (link, done, batch) => this.nativeEvents.batch(link, done, batch), this.recorder);
+    this.subscriptions = new Subscriptions(this.state, this.links, this.pending, this.reporter, this.recorder);
+    this.dispatcher = new Dispatcher(c, this.state, this.router, this.subscriptions, this.reporter, this.recorder);
+    this.nativeEvents = new NativeEvents(c.json_escape_char, this.pending, this.subscriptions, this.dispatcher, this.reporter, this.recorder);
+    this.producers = new Producers(c, this.state, this.links, this.pending, this.recorder);
     this.presence = new PresencePublisher(c);
     this.lifecycle = new Lifecycle({
       config: c,
@@ -81,6 +94,7 @@ export class Kazoo extends EventEmitter {
       subscriptions: this.subscriptions,
       router: this.router,
       dispatcher: this.dispatcher,
+      recorder: this.recorder,
     });
   }
 
@@ -273,6 +287,35 @@ export class Kazoo extends EventEmitter {
    */
   puaPublishPresence(payload: string | object): Promise<PuaResult> {
     return this.presence.publish('presence', payload);
+  }
+
+  /**
+   * A snapshot of this client's counters, gauges and latency histograms: per server and role the
+   * connection state, reconnects and last error (credentials redacted); publishes, queries,
+   * deliveries, acks per queue, handler runs per route; in-flight publishes, pending queries,
+   * lane backlog. docs/operations.md describes every figure.
+   * Kamailio: none (the module exports no statistics).
+   */
+  stats(): KazooStats {
+    return this.recorder.snapshot();
+  }
+
+  /**
+   * {@link stats} in the Prometheus text exposition format (`kazoo_…` metrics), for a `/metrics`
+   * endpoint of your own; `serveMetrics()` serves it, `registerKazooMetrics()` feeds prom-client.
+   * Kamailio: none (the module exports no statistics).
+   */
+  metrics(): string {
+    return renderExposition(metricFamilies(this.recorder.snapshot()));
+  }
+
+  /**
+   * Where this client logs: the `logger` option behind redaction (URL credentials and the
+   * configured passwords become `***`), or process warnings without one. The KEMI shim's
+   * `KSR.info/err/…` and the runner write through it. Kamailio: `LM_*` / `xlog`.
+   */
+  get logger(): KazooLogger {
+    return this.log;
   }
 
   /**

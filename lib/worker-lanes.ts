@@ -30,6 +30,13 @@ export class WorkerLanes {
     return this.lanes.length;
   }
 
+  /** Tasks queued in every lane and not started yet (the lane backlog gauge of Kazoo.stats()). */
+  get backlog(): number {
+    let queued = 0;
+    for (const lane of this.lanes) queued += lane.tasks.length - lane.head;
+    return queued;
+  }
+
   /** The next lane in round-robin order (the module starts at worker 1). */
   nextLane(): number {
     this.roundRobin = (this.roundRobin + 1) % this.lanes.length;

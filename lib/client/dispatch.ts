@@ -8,6 +8,7 @@ import { consistentWorker } from '../core-hash';
 import { describeValue, KazooError } from '../errors';
 import { KazooEvent } from '../event';
 import type { NativeEvent } from '../native';
+import type { StatsRecorder } from '../observability/stats-recorder';
 import { connectionEventPayload } from '../route-names';
 import { WorkerLanes } from '../worker-lanes';
 import type { Link } from './links';
@@ -34,6 +35,7 @@ export class Dispatcher {
     private readonly router: Router,
     private readonly subscriptions: Subscriptions,
     private readonly reporter: Reporter,
+    private readonly recorder: StatsRecorder,
   ) {
     this.lanes = new WorkerLanes(config.amqp_consumer_workers);
     this.escapeChar = config.json_escape_char;
@@ -54,6 +56,11 @@ export class Dispatcher {
   /** Stops holding and forgets what was held (start-up failed; the broker requeues it). */
   dropHeld(): void {
     this.held = null;
+  }
+
+  /** Handlers queued in the lanes and not started yet (the lane backlog gauge of stats()). */
+  get backlog(): number {
+    return this.lanes.backlog;
   }
 
   /** Resolves once no handler is running or queued. */
@@ -90,19 +97,24 @@ export class Dispatcher {
     const record = d.subId === 0 ? undefined : this.subscriptions.get(d.subId);
     // Unsubscribed meanwhile: its channel is being closed and the broker requeues what it sent.
     if (d.subId !== 0 && record === undefined) return;
+    const serverId = link.endpoint.serverId;
+    this.recorder.delivered(serverId, d.subId);
     const sub = record?.normalized;
     // no_ack: 1 (the module's default) keeps its at-most-once meaning, but the broker sees manual
     // acks with a prefetch: the message is acked when its handler starts, so at most `prefetch`
     // of them wait in the lanes. Late query replies (tag 0) have nothing to settle.
     const noAck = sub ? sub.native.noAck : true;
     const settle: Settle = (ack, requeue) => {
-      if (d.tag !== 0) link.connection.settle(d.subId, d.epoch, d.tag, ack, requeue);
+      if (d.tag === 0) return;
+      link.connection.settle(d.subId, d.epoch, d.tag, ack, requeue);
+      this.recorder.settled(serverId, d.subId, ack, requeue);
     };
     // Requeue (requeue_on_error) at most once: a message that failed again after a redelivery
     // goes to the dead-letter exchange instead of looping between broker and handler forever.
     const requeueOnError = (sub ? sub.requeueOnError : false) && !d.redelivered;
     const where = { routingKey: d.routingKey, exchange: d.exchange, queue: record?.queue };
     if (d.payload === null) {
+      this.recorder.unhandled(serverId, d.subId, true);
       // A body that is not JSON never will be: never requeued (no_ack: 1 drops it, as the module).
       settle(noAck, false);
       const dropped = noAck ? ' (dropped: no_ack)' : '';
@@ -111,6 +123,7 @@ export class Dispatcher {
     }
     const { route, candidates } = this.router.forDelivery(d.subId, sub, d.category, d.name);
     if (!route) {
+      this.recorder.unhandled(serverId, d.subId, false);
       if (noAck) settle(true, false);
       else settle(false, requeueOnError);
       this.reporter.error(new KazooError('NO_ROUTE', `kazoo: no event route for ${candidates[0]} (tried ${candidates.join(', ')})`, where));
@@ -137,7 +150,9 @@ export class Dispatcher {
    * HANDLER_FAILED, success acks. Returns the handler's promise so the lane waits for it.
    */
   run(route: RouteMatch, event: KazooEvent, settle?: Settle, requeueOnError = false): void | Promise<void> {
+    const startedAt = this.recorder.clock();
     const fail = (error: unknown) => {
+      this.recorder.handlerFailed(route.name, startedAt);
       settle?.(false, requeueOnError);
       const err = new KazooError('HANDLER_FAILED', `kazoo: event route ${route.name} failed: ${error instanceof Error ? error.message : String(error)}`, {
         routingKey: event.routingKey,
@@ -148,8 +163,12 @@ export class Dispatcher {
     try {
       const result = route.handler(event);
       if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-        return (result as Promise<void>).then(() => settle?.(true, false), fail);
+        return (result as Promise<void>).then(() => {
+          this.recorder.handled(route.name, startedAt);
+          settle?.(true, false);
+        }, fail);
       }
+      this.recorder.handled(route.name, startedAt);
       settle?.(true, false);
     } catch (error) {
       fail(error);

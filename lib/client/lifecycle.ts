@@ -5,6 +5,7 @@
  */
 import type { ResolvedConfig } from '../config';
 import { KazooError } from '../errors';
+import type { StatsRecorder } from '../observability/stats-recorder';
 import type { Dispatcher } from './dispatch';
 import type { Links } from './links';
 import type { PendingOperations } from './pending';
@@ -24,6 +25,7 @@ export interface LifecycleParts {
   subscriptions: Subscriptions;
   router: Router;
   dispatcher: Dispatcher;
+  recorder: StatsRecorder;
 }
 
 /** connect() and close(), each run at most once per client. */
@@ -90,8 +92,9 @@ export class Lifecycle {
   }
 
   private async doClose(): Promise<void> {
-    const { state, links, pending, subscriptions, dispatcher } = this.parts;
+    const { state, links, pending, subscriptions, dispatcher, recorder } = this.parts;
     state.name = 'closing';
+    recorder.closing();
     // Let running handlers finish first so their acks are queued before the connections close
     // (an ack after the channel closed would be lost and the message handled twice). Bounded:
     // a handler that never settles must not keep close() waiting; its message is requeued.
@@ -99,6 +102,7 @@ export class Lifecycle {
     state.closingLinks = true;
     await links.closeAll((issue) => pending.command(issue));
     state.name = 'closed';
+    recorder.closed();
     subscriptions.rejectWaiting();
     pending.rejectEverything(() => new KazooError('CLOSED', 'kazoo: client is closed'));
     // No final wait for the lanes: a handler that never settles must not hang close() (the grace

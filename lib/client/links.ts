@@ -6,6 +6,7 @@
 import type { ResolvedConfig } from '../config';
 import type { ServerEndpoint } from '../connection-url';
 import * as native from '../native';
+import type { StatsRecorder } from '../observability/stats-recorder';
 import type { NativeBatchCallback, NativeEvent } from '../native';
 
 /** One native connection: a server's producer (publish, query) or consumer (subscriptions). */
@@ -56,7 +57,11 @@ export class Links {
   /** Consumer connections, in amqp_connection order. */
   readonly consumers: Link[] = [];
 
-  constructor(config: ResolvedConfig, onBatch: LinkBatchHandler) {
+  constructor(
+    config: ResolvedConfig,
+    onBatch: LinkBatchHandler,
+    private readonly recorder: StatsRecorder,
+  ) {
     for (const endpoint of config.servers) {
       this.producers.push(createLink(config, endpoint, 'producer', onBatch));
       this.consumers.push(createLink(config, endpoint, 'consumer', onBatch));
@@ -98,6 +103,7 @@ export class Links {
     if (link.started) return;
     link.started = true;
     link.attempting = true;
+    this.recorder.linkStarting(link.endpoint.serverId, link.role);
     RUNNING.add(link);
     link.connection.start();
   }

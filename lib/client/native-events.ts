@@ -7,11 +7,12 @@
 import { describeValue, KazooError } from '../errors';
 import type { NativeEvent } from '../native';
 import { KazooReply } from '../message';
+import type { StatsRecorder } from '../observability/stats-recorder';
 import type { Dispatcher } from './dispatch';
 import type { Link } from './links';
 import type { ConnectionEvent } from './options';
 import type { PendingOperations } from './pending';
-import { warn, type Reporter } from './reporter';
+import type { Reporter } from './reporter';
 import type { Subscriptions } from './subscriptions';
 
 /** Handles the native batches of every link of one client. */
@@ -22,11 +23,15 @@ export class NativeEvents {
     private readonly subscriptions: Subscriptions,
     private readonly dispatcher: Dispatcher,
     private readonly reporter: Reporter,
+    private readonly recorder: StatsRecorder,
   ) {}
 
   /** One batch from `link`: `done` ids resolve first, then each event in order. */
   batch(link: Link, done: Uint32Array | null, events: NativeEvent[] | null): void {
-    if (done) this.pending.resolveAll(done);
+    if (done) {
+      this.recorder.batch();
+      this.pending.resolveAll(done, this.recorder, link.endpoint.serverId);
+    }
     if (!events) return;
     for (const event of events) {
       try {
@@ -34,7 +39,7 @@ export class NativeEvents {
       } catch (error) {
         // Listeners and handlers are contained where they run; reaching here is a bug in lib/,
         // which must not cost the rest of the batch either.
-        warn(`kazoo: handling a '${event.t}' event failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 'INTERNAL');
+        this.reporter.warning(`kazoo: handling a '${event.t}' event failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 'INTERNAL');
       }
     }
   }
@@ -42,12 +47,17 @@ export class NativeEvents {
   private event(link: Link, event: NativeEvent): void {
     switch (event.t) {
       case 'fail':
+        this.recorder.failed(link.endpoint.serverId, event.id, this.pending.waiter(event.id), event.error);
         this.pending.reject(event.id, event.error);
         break;
       case 'reply':
+        if (!this.pending.has(event.id)) break;
+        this.recorder.queryAnswered(link.endpoint.serverId, event.elapsedMs);
         this.pending.resolve(event.id, new KazooReply(event.payload, event.routingKey, event.elapsedMs, this.escapeChar));
         break;
       case 'timeout': {
+        if (!this.pending.has(event.id)) break;
+        this.recorder.queryTimedOut(link.endpoint.serverId);
         const q = this.pending.target(event.id) ?? { exchange: '', routingKey: '' };
         this.pending.reject(event.id, {
           code: 'QUERY_TIMEOUT',
@@ -64,6 +74,7 @@ export class NativeEvents {
       case 'blocked': {
         const info: ConnectionEvent = { event: event.blocked ? 'blocked' : 'unblocked', role: link.role, host: link.endpoint.host, zone: link.endpoint.zone };
         if (event.reason) info.reason = event.reason;
+        this.recorder.linkBlocked(link.endpoint.serverId, link.role, event.blocked, event.reason);
         this.reporter.connection(info);
         break;
       }
@@ -78,6 +89,7 @@ export class NativeEvents {
         break;
       case 'error':
         if (event.error.code === 'CONNECT_FAILED') {
+          this.recorder.connectFailed(link.endpoint.serverId, link.role, event.error.message);
           link.attempting = false;
           link.markAttempted();
           this.subscriptions.onLinkDown(link, false);
@@ -91,6 +103,7 @@ export class NativeEvents {
   }
 
   private connection(link: Link, state: 'open' | 'closed', reason?: string): void {
+    this.recorder.linkState(link.endpoint.serverId, link.role, state, reason);
     link.open = state === 'open';
     if (link.open) link.failing = false;
     link.attempting = false;

@@ -4,6 +4,7 @@
  */
 import { KazooError } from '../errors';
 import type { NativeFailure } from '../native';
+import type { StatsRecorder } from '../observability/stats-recorder';
 
 /** Where a publish or query went, added to its rejection's details. */
 export interface OperationTarget {
@@ -75,9 +76,24 @@ export class PendingOperations {
     waiter.resolve(value);
   }
 
-  /** Resolves every id of a batch's `done` list. */
-  resolveAll(done: Uint32Array): void {
-    for (let i = 0; i < done.length; i++) this.resolve(done[i]);
+  /** What command `id` is (a publish has a target and no call site), if it is pending. */
+  waiter(id: number): { readonly target?: unknown; readonly site?: unknown } | undefined {
+    return this.waiters.get(id);
+  }
+
+  /**
+   * Resolves every id of a batch's `done` list from server `serverId`; each publish among them
+   * is counted as confirmed by `recorder` (call `recorder.batch()` first: one clock read per batch).
+   */
+  resolveAll(done: Uint32Array, recorder: StatsRecorder, serverId: number): void {
+    for (let i = 0; i < done.length; i++) {
+      const id = done[i];
+      const waiter = this.waiters.get(id);
+      if (!waiter) continue;
+      this.waiters.delete(id);
+      if (waiter.target && !waiter.site) recorder.publishConfirmed(serverId, id);
+      waiter.resolve(undefined);
+    }
   }
 
   /** Rejects command `id` with a KazooError built from `failure` plus its target. */

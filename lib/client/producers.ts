@@ -6,6 +6,7 @@
 import type { ResolvedConfig } from '../config';
 import { describeValue, KazooError } from '../errors';
 import type { KazooReply } from '../message';
+import type { StatsRecorder } from '../observability/stats-recorder';
 import { settleSyncQuery } from '../query-sync';
 import type { CheckedSend } from './arguments';
 import type { Link, Links } from './links';
@@ -22,6 +23,7 @@ export class Producers {
     private readonly state: ClientState,
     private readonly links: Links,
     private readonly pending: PendingOperations,
+    private readonly recorder: StatsRecorder,
   ) {}
 
   /**
@@ -41,6 +43,7 @@ export class Producers {
     const id = this.pending.allocateId();
     const promise = this.pending.track(id, undefined, { exchange: send.exchange, routingKey: send.routingKey });
     this.issue(id, send, () => link.connection.publish(id, send.exchange, key, send.text, send.headers));
+    this.recorder.sent(link.endpoint.serverId, id, false);
     return promise as Promise<void>;
   }
 
@@ -55,6 +58,7 @@ export class Producers {
     const id = this.pending.allocateId();
     const promise = this.pending.track(id, site, { exchange: send.exchange, routingKey: send.routingKey });
     this.issue(id, send, () => link.connection.query(id, send.exchange, send.routingKey, send.text, send.headers, send.timeoutMs));
+    this.recorder.sent(link.endpoint.serverId, id, true);
     return promise as Promise<KazooReply>;
   }
 
@@ -68,6 +72,7 @@ export class Producers {
     if (!link) throw this.state.notConnected();
     const id = this.pending.allocateId();
     const outcome = link.connection.querySync(id, send.exchange, send.routingKey, send.text, send.headers, send.timeoutMs);
+    this.recorder.syncQuery(link.endpoint.serverId, outcome);
     return settleSyncQuery(outcome, { exchange: send.exchange, routingKey: send.routingKey }, this.config.json_escape_char);
   }
 

@@ -8,9 +8,13 @@
  * through the `'error'` path; an `'error'` listener that throws (or any report without an
  * `'error'` listener) goes to `process.emitWarning` with type `KazooWarning`, never back into
  * `'error'` (no loops).
+ *
+ * With the `logger` option, those last reports go to `logger.error` instead of process warnings
+ * (through the client's redacting {@link LogSink}, same `KAZOO_<code>` codes).
  */
 import type { EventEmitter } from 'node:events';
 import { KazooError } from '../errors';
+import { LogSink } from '../logger';
 import type { ConnectionEvent } from './options';
 
 /**
@@ -38,7 +42,14 @@ function messageOf(error: unknown): string {
 
 /** Reports connection events and asynchronous errors on the client's emitter. */
 export class Reporter {
-  constructor(private readonly emitter: EventEmitter) {}
+  /**
+   * @param emitter the client.
+   * @param log where reports nobody listens to go: the `logger` option, else process warnings.
+   */
+  constructor(
+    private readonly emitter: EventEmitter,
+    private readonly log: LogSink = new LogSink(null),
+  ) {}
 
   /** Emits `'connection'`; a listener that throws is reported as LISTENER_FAILED. */
   connection(info: ConnectionEvent): void {
@@ -54,20 +65,24 @@ export class Reporter {
 
   /**
    * Emits `'error'` with `error`, or, without an `'error'` listener, reports it with
-   * `process.emitWarning` (code `KAZOO_<code>`) instead of throwing.
+   * `logger.error(message, { code: 'KAZOO_<code>', error })` when the client has a `logger`, else
+   * `process.emitWarning` (code `KAZOO_<code>`), instead of throwing.
    */
   error(error: KazooError): void {
     if (this.emitter.listenerCount('error') === 0) {
-      warn(error.message, error.code);
+      this.log.error(error.message, { code: `KAZOO_${error.code}`, error });
       return;
     }
     emitContained(this.emitter, 'error', error, (thrown) => {
-      warn(`kazoo: an 'error' listener threw: ${messageOf(thrown)} (while reporting: ${error.message})`, 'LISTENER_FAILED');
+      this.log.error(`kazoo: an 'error' listener threw: ${messageOf(thrown)} (while reporting: ${error.message})`, {
+        code: 'KAZOO_LISTENER_FAILED',
+        error: thrown,
+      });
     });
   }
-}
 
-/** `process.emitWarning` with the client's type and a `KAZOO_<code>` code. */
-export function warn(message: string, code: string): void {
-  process.emitWarning(message, { code: `KAZOO_${code}`, type: 'KazooWarning' });
+  /** A problem of kazoo-amqp itself (code `KAZOO_<code>`): `logger.warn`, else a process warning. */
+  warning(message: string, code: string): void {
+    this.log.warn(message, { code: `KAZOO_${code}` });
+  }
 }

@@ -4,6 +4,7 @@
  */
 import { describeValue, KazooError } from '../errors';
 import type { NativeFailure } from '../native';
+import type { StatsRecorder } from '../observability/stats-recorder';
 import type { NormalizedSubscription } from '../subscription';
 import type { Link, Links } from './links';
 import type { SubscriptionInfo } from './options';
@@ -39,6 +40,7 @@ export class Subscriptions {
     private readonly links: Links,
     private readonly pending: PendingOperations,
     private readonly reporter: Reporter,
+    private readonly recorder: StatsRecorder,
   ) {}
 
   /** The live record of subscription `subId`, if it still exists. */
@@ -74,6 +76,7 @@ export class Subscriptions {
     const subId = this.nextSubId++;
     const record: SubscriptionRecord = { subId, normalized, queue: normalized.native.queue, links, names: new Set(), epochs: new Map() };
     this.records.set(subId, record);
+    this.recorder.subscribed(subId, record.queue);
     const promise = new Promise<SubscriptionInfo>((resolve, reject) => {
       record.settle = { resolve, reject };
     });
@@ -96,6 +99,7 @@ export class Subscriptions {
     const record = [...this.records.values()].find((r) => r.queue === queue || r.names.has(queue));
     if (!record) return false;
     this.records.delete(record.subId);
+    this.recorder.unsubscribed(record.subId);
     if (record.settle) {
       record.settle.reject(new KazooError('CLOSED', `kazoo: queue ${describeValue(queue)} was unsubscribed before its declaration completed`, { queue }));
       record.settle = undefined;
@@ -117,6 +121,7 @@ export class Subscriptions {
     record.epochs.set(link, epoch);
     // subscribe() reports the first name; unsubscribe() accepts any name it was declared under.
     if (record.names.size === 0) record.queue = queue;
+    this.recorder.subscribed(subId, record.queue);
     record.names.add(queue);
     if (record.waiting?.delete(link)) {
       record.confirmed = (record.confirmed ?? 0) + 1;
@@ -174,6 +179,7 @@ export class Subscriptions {
         : undefined);
     if (failed) {
       this.records.delete(record.subId);
+      this.recorder.unsubscribed(record.subId);
       for (const link of record.links) link.connection.unsubscribe(0, record.subId);
       settle.reject(failed);
     } else {

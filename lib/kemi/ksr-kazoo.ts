@@ -6,18 +6,14 @@
  * json_keys and the `kazoo_pua_publish*` presence writers as well.
  */
 import type { Kazoo } from '../kazoo';
+import type { KazooLogger } from '../logger';
 import * as native from '../native';
 import { normalizeSubscription } from '../subscription';
 import { parseHeaders } from '../headers';
 import { PvContext, type PvAccess } from './pv';
 
-/** A `{debug, info, warn, error}` logger (console, pino and winston fit). */
-export interface KemiLogger {
-  debug(message: string, ...args: unknown[]): void;
-  info(message: string, ...args: unknown[]): void;
-  warn(message: string, ...args: unknown[]): void;
-  error(message: string, ...args: unknown[]): void;
-}
+/** A `{debug, info, warn, error}` logger (console, pino and winston fit): the client's {@link KazooLogger}. */
+export type KemiLogger = KazooLogger;
 
 /** What the KSR functions need from the runner: the current context and the script's callbacks. */
 export interface KsrHost {

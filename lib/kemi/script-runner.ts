@@ -11,19 +11,34 @@ import { resolve } from 'node:path';
 import * as vm from 'node:vm';
 import { KazooError } from '../errors';
 import type { Kazoo, KazooEvent } from '../kazoo';
+import { LogSink } from '../logger';
 import { createKsr, type Ksr } from './ksr';
 import { KsrExit, type KemiLogger, type KsrHost } from './ksr-kazoo';
 import { PvAccess, PvContext, type PvValue } from './pv';
 
 /** Options of {@link KemiScript}. */
 export interface KemiScriptOptions {
-  /** Where KSR.info/warn/err/... and the runner's own messages go; console by default. */
+  /**
+   * Where KSR.info/warn/err/... and the runner's own messages go. Default: the client's
+   * `kazoo.logger` when it has a `logger` option, else console. Every line is redacted either way
+   * (the configured passwords and URL credentials become `***`).
+   */
   logger?: KemiLogger;
   /**
    * The function that receives events; default the client's `event_callback` parameter, else
    * `ksr_kazoo_event`.
    */
   eventCallback?: string;
+}
+
+/**
+ * The script's logger: `given` or console behind the client's redaction, or the client's own
+ * sink when it has a `logger` option (already redacting).
+ */
+function kemiLogger(kazoo: Kazoo, given: KemiLogger | undefined): KemiLogger {
+  if (given === undefined && kazoo.config.logger !== null) return kazoo.logger;
+  if (given instanceof LogSink) return given;
+  return new LogSink(given ?? console, kazoo.config.servers.map((s) => s.password));
 }
 
 /** An error thrown by the script, located in it. */
@@ -71,7 +86,7 @@ export class KemiScript {
     private readonly options: KemiScriptOptions = {},
   ) {
     this.file = resolve(file);
-    this.logger = options.logger ?? console;
+    this.logger = kemiLogger(kazoo, options.logger);
     this.pv = new PvAccess({ escapeChar: kazoo.config.json_escape_char, encodeCompat: kazoo.config.encode_compat });
     this.outside = new PvContext(this.shared);
     const host: KsrHost = {

@@ -78,4 +78,35 @@ describe('KemiScript', () => {
     writeFileSync(broken, '// line 1\nvar x = KSR.pv.get("$(kzE{kz.bogus})");\n');
     expect(() => new KemiScript(kazoo as Kazoo, broken)).toThrow(/broken\.js:2: \(top level\)\(\) threw KazooError: kazoo: unknown transformation \{kz\.bogus\}/);
   });
+
+  it("writes KSR.info/err through the client's logger option, or a given logger, never with a password", () => {
+    const password = 'Kemi-s3cret-pw';
+    const url = `amqp://someone:${password}@127.0.0.1:1`;
+    const file = join(dir, 'logs.js');
+    writeFileSync(file, `function ksr_kazoo_event() {}\nKSR.info('login ${url}');\nKSR.err('password was ${password}');\nKSR.dbg('debug line');\n`);
+    // The client has a logger option: the script writes through kazoo.logger (the redacting sink).
+    const clientLogger = memoryLogger();
+    kazoo = new Kazoo({ node_hostname: `${uniqueName('ks')}.test`, amqp_connection: url, logger: clientLogger });
+    new KemiScript(kazoo, file).attach();
+    expect(clientLogger.lines).toEqual(['info login amqp://***@127.0.0.1:1', 'error password was ***', 'debug debug line']);
+    // A logger given to KemiScript is used instead, behind the same redaction.
+    const given = memoryLogger();
+    new KemiScript(kazoo, file, { logger: given });
+    expect(given.lines).toEqual(['info login amqp://***@127.0.0.1:1', 'error password was ***', 'debug debug line']);
+    expect(clientLogger.lines).toHaveLength(3);
+  });
+
+  it('defaults to console behind the redaction when the client has no logger option', () => {
+    const password = 'Kemi-s3cret-pw';
+    const file = join(dir, 'logs.js');
+    writeFileSync(file, `function ksr_kazoo_event() {}\nKSR.info('password ${password}');\n`);
+    kazoo = new Kazoo({ node_hostname: `${uniqueName('ks')}.test`, amqp_connection: `amqp://someone:${password}@127.0.0.1:1` });
+    const info = jest.spyOn(console, 'info').mockImplementation(() => undefined);
+    try {
+      new KemiScript(kazoo, file);
+      expect(info.mock.calls).toEqual([['password ***']]);
+    } finally {
+      info.mockRestore();
+    }
+  });
 });

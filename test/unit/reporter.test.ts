@@ -2,6 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { KazooError } from '../../lib/errors';
 import { emitContained, Reporter } from '../../lib/client/reporter';
+import { LogSink, type KazooLogger } from '../../lib/logger';
 
 describe('emitContained()', () => {
   it('runs every listener in order, passes each exception on, and removes once listeners', () => {
@@ -48,5 +49,27 @@ describe('Reporter', () => {
       ['kazoo: no event route for x', { code: 'KAZOO_NO_ROUTE', type: 'KazooWarning' }],
       ["kazoo: an 'error' listener threw: bad listener (while reporting: kazoo: no event route for y)", { code: 'KAZOO_LISTENER_FAILED', type: 'KazooWarning' }],
     ]);
+  });
+
+  it("with a logger option, reports what nobody hears to logger.error, redacted, and no process warning", () => {
+    const emitter = new EventEmitter();
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const lines: Array<[string, string, unknown]> = [];
+    const at = (level: string) => (message: string, fields?: unknown) => void lines.push([level, message, fields]);
+    const logger: KazooLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const reporter = new Reporter(emitter, new LogSink(logger, ['s3cret-pw']));
+    reporter.error(new KazooError('CONNECT_FAILED', 'kazoo: cannot connect to amqp://u:s3cret-pw@h:5672 (s3cret-pw)'));
+    emitter.on('error', () => {
+      throw new Error('bad listener s3cret-pw');
+    });
+    reporter.error(new KazooError('NO_ROUTE', 'kazoo: no event route for y'));
+    reporter.warning('kazoo: handling a x event failed', 'INTERNAL');
+    expect(warn).not.toHaveBeenCalled();
+    expect(lines.map(([level, message, fields]) => [level, message, (fields as { code: string }).code])).toEqual([
+      ['error', 'kazoo: cannot connect to amqp://***@h:5672 (***)', 'KAZOO_CONNECT_FAILED'],
+      ['error', "kazoo: an 'error' listener threw: bad listener *** (while reporting: kazoo: no event route for y)", 'KAZOO_LISTENER_FAILED'],
+      ['warn', 'kazoo: handling a x event failed', 'KAZOO_INTERNAL'],
+    ]);
+    expect(JSON.stringify(lines, (_k, v: unknown) => (v instanceof Error ? `${v.message} ${v.stack}` : v))).not.toContain('s3cret-pw');
   });
 });
