@@ -14,6 +14,7 @@ import { AMQP_URL, deleteEntities, openObserver, uniqueName, waitFor } from '../
 import { KazooResponder } from '../support/kazoo-responder';
 import { parseExposition, sampleValue } from '../support/prom-parse';
 import { listRows, rabbitmqctl } from '../support/rabbitmqctl';
+import { TcpProxy } from '../support/tcp-proxy';
 
 const SERVER = '127.0.0.1:5672';
 
@@ -39,6 +40,7 @@ function recordingLogger(): { logger: KazooLogger; lines: Line[] } {
 
 const clients: Kazoo[] = [];
 const servers: Server[] = [];
+const proxies: TcpProxy[] = [];
 const responders: KazooResponder[] = [];
 const queues = new Set<string>();
 const exchanges = new Set<string>();
@@ -52,6 +54,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
   await Promise.all(responders.splice(0).map((r) => r.stop()));
   await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
   await deleteEntities(observer.connection, queues, exchanges);
 });
 
@@ -248,8 +251,12 @@ describe('kazoo.stats() and kazoo.metrics()', () => {
 
 describe('serveMetrics(): /metrics and /health over real HTTP', () => {
   it('answers 503 within a second of the producer connection going away, then 200 after the reconnect', async () => {
-    // A slow back-off keeps the connection down long enough to see it.
-    const kz = await client({ amqp_reconnect_min_ms: 2500, amqp_reconnect_max_ms: 2500 });
+    // Through a loopback proxy that refuses while "down": the first reconnect attempt is
+    // immediate, so only a broker that stays unreachable keeps the connection down to be seen.
+    const proxy = await TcpProxy.start();
+    proxies.push(proxy);
+    const PROXIED = `127.0.0.1:${proxy.port}`;
+    const kz = await client({ amqp_connection: proxy.url(), amqp_reconnect_min_ms: 200, amqp_reconnect_max_ms: 400 });
     const srv = await serveMetrics(kz, { port: 0 });
     servers.push(srv);
     const { address, port } = srv.address() as AddressInfo;
@@ -261,13 +268,14 @@ describe('serveMetrics(): /metrics and /health over real HTTP', () => {
     expect(ok.headers.get('content-type')).toContain('application/json');
     const body = (await ok.json()) as { status: string; connections: Array<{ role: string; state: string; server: string }> };
     expect(body.status).toBe('ok');
-    expect(body.connections).toContainEqual(expect.objectContaining({ server: SERVER, role: 'producer', state: 'open' }));
+    expect(body.connections).toContainEqual(expect.objectContaining({ server: PROXIED, role: 'producer', state: 'open' }));
     const metrics = await fetch(`${base}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(sampleValue(parseExposition(await metrics.text()), 'kazoo_up')).toBe(1);
 
-    await closeConnection(kz, 'producer');
+    proxy.refuse(true);
+    proxy.cut();
     const cut = Date.now();
     const down = await waitFor(async () => {
       const r = await fetch(`${base}/health`);
@@ -277,12 +285,14 @@ describe('serveMetrics(): /metrics and /health over real HTTP', () => {
     expect(((await down!.json()) as { status: string }).status).toBe('unavailable');
     const cutMetrics = parseExposition(await (await fetch(`${base}/metrics`)).text());
     expect(sampleValue(cutMetrics, 'kazoo_up')).toBe(0);
-    expect(sampleValue(cutMetrics, 'kazoo_connection_up', { server: SERVER, role: 'producer' })).toBe(0);
+    expect(sampleValue(cutMetrics, 'kazoo_connection_up', { server: PROXIED, role: 'producer' })).toBe(0);
+
+    proxy.refuse(false);
 
     await waitFor(async () => (await fetch(`${base}/health`)).status === 200, 15_000, '/health 200 again');
     const after = parseExposition(await (await fetch(`${base}/metrics`)).text());
     expect(sampleValue(after, 'kazoo_up')).toBe(1);
-    expect(sampleValue(after, 'kazoo_reconnects_total', { server: SERVER, role: 'producer' })).toBe(1);
+    expect(sampleValue(after, 'kazoo_reconnects_total', { server: PROXIED, role: 'producer' })).toBe(1);
 
     expect((await fetch(`${base}/nothing`)).status).toBe(404);
     expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
