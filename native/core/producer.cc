@@ -113,6 +113,7 @@ void Producer::setup_failed(const std::string& reason) {
 }
 
 void Producer::flush_held() {
+  if (!ready_ || held_.empty()) return;
   std::deque<Outgoing> held;
   held.swap(held_);
   held_bytes_ = 0;
@@ -439,11 +440,13 @@ void Producer::on_channel_closed(uint16_t channel, const Failure& failure) {
       if (!r.ok) return ctx_.drop("cannot reopen publish channel: " + r.failure.message);
       if (!options_.confirms) {
         channels_[channel - 1u].open = true;
-        return;
+        return flush_held();
       }
       ctx_.session.confirm_select(channel, [this, channel](const RpcResult& r2) {
         if (!r2.ok) return ctx_.drop("cannot reopen publish channel: " + r2.failure.message);
         channels_[channel - 1u].open = true;
+        // Publishes that found every channel closed meanwhile were held: send them now.
+        flush_held();
       });
     });
     return;

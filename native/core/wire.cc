@@ -73,8 +73,7 @@ void Wire::close() {
   if (addresses_ != nullptr) freeaddrinfo(addresses_);
   addresses_ = next_address_ = nullptr;
   phase_ = Phase::Closed;
-  in_.clear();
-  in_start_ = 0;
+  in_start_ = in_end_ = 0;
   out_.clear();
   out_sent_ = 0;
   sent_total_ = 0;
@@ -276,26 +275,30 @@ bool Wire::pending_input() const { return ssl_ != nullptr && SSL_pending(ssl_) >
 bool Wire::read(const std::function<void(const InFrame&)>& on_frame, std::string* reason) {
   if (phase_ != Phase::Open) return true;
   for (int i = 0; i < kReadsPerCall; ++i) {
-    if (in_start_ > 0 && in_start_ == in_.size()) {
-      in_.clear();
-      in_start_ = 0;
+    if (in_start_ == in_end_) in_start_ = in_end_ = 0;
+    if (in_buf_.size() - in_end_ < kReadChunk) {
+      if (in_start_ > 0) {
+        std::memmove(in_buf_.data(), in_buf_.data() + in_start_, in_end_ - in_start_);
+        in_end_ -= in_start_;
+        in_start_ = 0;
+      }
+      if (in_buf_.size() - in_end_ < kReadChunk) in_buf_.resize(in_end_ + kReadChunk);
     }
-    size_t have = in_.size();
-    in_.resize(have + kReadChunk);
-    ssize_t n = raw_recv(&in_[have], kReadChunk, reason);
-    in_.resize(have + static_cast<size_t>(n > 0 ? n : 0));
+    const size_t room = in_buf_.size() - in_end_;
+    ssize_t n = raw_recv(in_buf_.data() + in_end_, room, reason);
     if (n < 0) return false;
     if (n == 0) break;
+    in_end_ += static_cast<size_t>(n);
     if (!parse_frames(on_frame, reason)) return false;
-    if (static_cast<size_t>(n) < kReadChunk && !pending_input()) break;
+    if (static_cast<size_t>(n) < room && !pending_input()) break;
   }
   return true;
 }
 
 bool Wire::parse_frames(const std::function<void(const InFrame&)>& on_frame, std::string* reason) {
-  while (in_.size() - in_start_ >= 8) {
-    const char* p = in_.data() + in_start_;
-    if (in_start_ == 0 && in_.compare(0, 4, "AMQP") == 0) {
+  while (in_end_ - in_start_ >= 8) {
+    const char* p = in_buf_.data() + in_start_;
+    if (std::memcmp(p, "AMQP", 4) == 0) {
       *reason = "the broker does not speak AMQP 0-9-1";
       return false;
     }
@@ -304,7 +307,7 @@ bool Wire::parse_frames(const std::function<void(const InFrame&)>& on_frame, std
       *reason = "frame larger than frame_max from the broker";
       return false;
     }
-    if (in_.size() - in_start_ < size + 8u) break;
+    if (in_end_ - in_start_ < size + 8u) break;
     if (static_cast<uint8_t>(p[7 + size]) != 0xCE) {
       *reason = "bad frame end marker from the broker";
       return false;
@@ -333,10 +336,6 @@ bool Wire::parse_frames(const std::function<void(const InFrame&)>& on_frame, std
       on_frame(frame);
     if (frame.type == AMQP_FRAME_METHOD) recycle_amqp_pool(&pool_);
     if (phase_ != Phase::Open) return true;  // the handler closed the wire
-  }
-  if (in_start_ > 0 && in_start_ >= in_.size() / 2) {
-    in_.erase(0, in_start_);
-    in_start_ = 0;
   }
   return true;
 }

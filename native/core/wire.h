@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/frame_writer.h"
 #include "core/messages.h"
@@ -82,8 +83,10 @@ class Wire {
   ssl_ctx_st* ssl_ctx_ = nullptr;
   ssl_st* ssl_ = nullptr;
   bool handshake_wants_write_ = false;
-  std::string in_;  // bytes read, not yet a whole frame (from in_start_)
-  size_t in_start_ = 0;
+  // Bytes read and not yet a whole frame: [in_start_, in_end_) of in_buf_, which only grows
+  // (no zero-filling per read).
+  std::vector<char> in_buf_;
+  size_t in_start_ = 0, in_end_ = 0;
   FrameWriter out_;
   size_t out_sent_ = 0;
   uint64_t sent_total_ = 0;
