@@ -13,7 +13,7 @@ import type * as amqplib from 'amqplib';
 import { AMQP_URL, deleteEntities, openObserver, uniqueName, waitFor } from '../support/broker';
 import { KazooResponder } from '../support/kazoo-responder';
 import { parseExposition, sampleValue } from '../support/prom-parse';
-import { listRows, rabbitmqctl } from '../support/rabbitmqctl';
+import { TcpProxy } from '../support/tcp-proxy';
 
 const BIN = resolve(__dirname, '../../bin/kazoo-amqp.js');
 const PASSWORD = decodeURIComponent(new URL(AMQP_URL).password);
@@ -33,13 +33,6 @@ function start(args: string[], cwd: string): Run {
   return { child, output: () => text, exited };
 }
 
-/** Has the broker close the run's producer connection (found by its connection name). */
-async function closeProducer(node: string): Promise<void> {
-  const name = `kazoo-amqp kamailio@${node} producer`;
-  const rows = (await listRows('list_connections', 'pid', 'client_properties')).filter((r) => r[1]?.includes(`"${name}"`));
-  if (rows.length !== 1) throw new Error(`expected one connection named ${name}, found ${rows.length}`);
-  await rabbitmqctl('close_connection', rows[0][0], 'kazoo-amqp kemi-metrics test: forced close');
-}
 
 let dir: string;
 let observer: { connection: amqplib.ChannelModel; channel: amqplib.Channel };
@@ -47,6 +40,7 @@ const queues = new Set<string>();
 const exchanges = new Set<string>();
 let runs: Run[] = [];
 let responders: KazooResponder[] = [];
+const proxies: TcpProxy[] = [];
 
 beforeAll(async () => {
   if (!existsSync(resolve(__dirname, '../../dist/lib/kemi/cli.js'))) throw new Error('dist/ is missing: run npm run build first');
@@ -62,6 +56,7 @@ afterEach(async () => {
   runs = [];
   await Promise.allSettled(responders.map((r) => r.stop()));
   responders = [];
+  await Promise.allSettled(proxies.splice(0).map((p) => p.close()));
   await deleteEntities(observer.connection, queues, exchanges);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -86,16 +81,19 @@ describe('kazoo-amqp run --metrics-port', () => {
     const responder = await KazooResponder.start();
     responders.push(responder);
     exchanges.add(responder.exchange);
+    const proxy = await TcpProxy.start();
+    proxies.push(proxy);
     writeFileSync(
       join(dir, 'kamailio.cfg'),
       [
         '#!KAMAILIO',
         'loadmodule "kazoo.so"',
         `modparam("kazoo", "node_hostname", "${node}")`,
-        `modparam("kazoo", "amqp_connection", "${AMQP_URL}")`,
-        // A slow back-off keeps the cut connection down long enough to see /health answer 503.
-        'modparam("kazoo", "amqp_reconnect_min_ms", 2500)',
-        'modparam("kazoo", "amqp_reconnect_max_ms", 2500)',
+        // Through a loopback proxy that refuses while "down": the first reconnect attempt is
+        // immediate, so only a broker that stays unreachable keeps the connection down to be seen.
+        `modparam("kazoo", "amqp_connection", "${proxy.url()}")`,
+        'modparam("kazoo", "amqp_reconnect_min_ms", 200)',
+        'modparam("kazoo", "amqp_reconnect_max_ms", 400)',
         '',
       ].join('\n'),
     );
@@ -152,10 +150,12 @@ describe('kazoo-amqp run --metrics-port', () => {
     expect(sampleValue(metrics.families, 'kazoo_query_duration_seconds_count')).toBe(1);
     expect(sampleValue(metrics.families, 'kazoo_route_handled_total', { route: 'kazoo:consumer-event' })).toBeGreaterThanOrEqual(1);
 
-    await closeProducer(node);
+    proxy.refuse(true);
+    proxy.cut();
     const cut = Date.now();
     await waitFor(async () => (await fetch(`${base}/health`)).status === 503 || undefined, 1_000, '/health 503');
     expect(Date.now() - cut).toBeLessThan(1_000);
+    proxy.refuse(false);
     await waitFor(async () => (await fetch(`${base}/health`)).status === 200 || undefined, 15_000, '/health 200 again');
     const after = parseExposition(await (await fetch(`${base}/metrics`)).text());
     expect(sampleValue(after, 'kazoo_reconnects_total', { role: 'producer' })).toBe(1);
