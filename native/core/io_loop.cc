@@ -227,6 +227,9 @@ void IoLoop::service_timers(Clock::time_point now) {
 }
 
 int IoLoop::poll_timeout_ms(Clock::time_point now) const {
+  // close() (or environment teardown) was taken from the queue in this turn: advance() must act
+  // on it now, not after an idle poll with no wake-up left to cut it short.
+  if (stopping_ && (owner_.aborting() || (phase_ != Phase::Draining && phase_ != Phase::Closing))) return 0;
   Clock::time_point next = now + std::chrono::milliseconds(kIdlePollMs);
   auto consider = [&](Clock::time_point t) { next = std::min(next, t); };
   if (phase_ == Phase::Waiting) consider(next_attempt_);

@@ -57,7 +57,8 @@ async function main(): Promise<void> {
   const exchange = `${node}-x`;
   const registered = await dropOpen(exchange);
   await collect(() => collected === registered, 50);
-  const fresh = new Kazoo({ node_hostname: node, amqp_connection: url });
+  // Its own node name: reply queues are exclusive per node_hostname.
+  const fresh = new Kazoo({ node_hostname: `fresh-${node}`, amqp_connection: url });
   await fresh.connect();
   await fresh.publish(exchange, 'gc', { 'Event-Category': 'lifecycle', 'Event-Name': 'gc', Seq: 1 });
   for (let i = 0; i < 500 && delivered.length === 0; i++) await settle();
