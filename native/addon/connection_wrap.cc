@@ -122,8 +122,7 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       o.Set("error", FailureToJs(env, e.error));
       if (!e.host.empty()) o.Set("host", e.host);
       break;
-    case core::EventType::Done:
-      break;
+    case core::EventType::Done: break;
   }
   return o;
 }
@@ -212,15 +211,15 @@ ConnectionWrap::ConnectionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   // No C++ exception may cross into N-API (it would abort the process): resource exhaustion
   // (no eventfd, no memory) becomes a JS error with code CONNECT_FAILED.
   try {
-  bridge_ = std::make_shared<Bridge>();
-  bridge_->self = bridge_;
-  Bridge* raw = bridge_.get();
-  bridge_->connection = std::make_unique<core::Connection>(std::move(options), [raw] {
-    // I/O thread: schedule one drain; never touch JS here.
-    std::shared_ptr<Bridge> keep = raw->self.lock();
-    if (!keep || !raw->tsfn_live) return;
-    raw->tsfn.NonBlockingCall([keep](Napi::Env env, Napi::Function on_batch) { Drain(env, on_batch, keep); });
-  });
+    bridge_ = std::make_shared<Bridge>();
+    bridge_->self = bridge_;
+    Bridge* raw = bridge_.get();
+    bridge_->connection = std::make_unique<core::Connection>(std::move(options), [raw] {
+      // I/O thread: schedule one drain; never touch JS here.
+      std::shared_ptr<Bridge> keep = raw->self.lock();
+      if (!keep || !raw->tsfn_live) return;
+      raw->tsfn.NonBlockingCall([keep](Napi::Env env, Napi::Function on_batch) { Drain(env, on_batch, keep); });
+    });
   } catch (const std::exception& error) {
     bridge_.reset();
     ThrowCoreError(env, error);
@@ -293,7 +292,8 @@ Napi::Value ConnectionWrap::QuerySync(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("t", "fail");
     o.Set("id", command.id);
-    o.Set("error", FailureToJs(env, core::Failure{core::ErrorCode::NotConnected, "kazoo: not connected: the connection is not running"}));
+    o.Set("error", FailureToJs(env, core::Failure{core::ErrorCode::NotConnected,
+                                                  "kazoo: not connected: the connection is not running"}));
     return o;
   }
   command.timeout_ms = info[5].As<Napi::Number>().Uint32Value();

@@ -72,8 +72,8 @@ bool ReadConnectionOptions(Napi::Env env, Napi::Object o, core::ConnectionOption
   if (out->buffer_count < 0 || out->buffer_bytes < 0 || out->publish_timeout_ms < 1)
     return Fail(env, "publish buffer bounds out of range");
   // A NUL would silently cut these short inside C APIs (getaddrinfo, SASL, OpenSSL).
-  for (const std::string* text : {&out->host, &out->vhost, &out->user, &out->password, &out->ca_cert, &out->cert,
-                                  &out->key, &out->node_hostname})
+  for (const std::string* text :
+       {&out->host, &out->vhost, &out->user, &out->password, &out->ca_cert, &out->cert, &out->key, &out->node_hostname})
     if (text->find('\0') != std::string::npos) return Fail(env, "connection options must not contain NUL characters");
   if (out->max_channels < 1 || out->max_channels > 65000) return Fail(env, "maxChannels out of range");
   if (out->reconnect_min_ms < 1 || out->reconnect_max_ms < out->reconnect_min_ms)
@@ -111,19 +111,18 @@ bool ReadPublishArgs(const Napi::CallbackInfo& info, core::Command* out) {
 }
 
 bool ReadSubscription(Napi::Env env, Napi::Object o, core::Subscription* out) {
-  bool ok = GetString(env, o, "exchange", &out->exchange) && GetString(env, o, "exchangeType", &out->exchange_type) &&
-            GetBool(env, o, "exchangePassive", &out->exchange_passive) &&
-            GetBool(env, o, "exchangeDurable", &out->exchange_durable) &&
-            GetBool(env, o, "exchangeAutoDelete", &out->exchange_auto_delete) &&
-            GetBool(env, o, "exchangeInternal", &out->exchange_internal) && GetString(env, o, "queue", &out->queue) &&
-            GetBool(env, o, "queuePassive", &out->queue_passive) &&
-            GetBool(env, o, "queueDurable", &out->queue_durable) &&
-            GetBool(env, o, "queueExclusive", &out->queue_exclusive) &&
-            GetBool(env, o, "queueAutoDelete", &out->queue_auto_delete) &&
-            GetStringArray(env, o, "routing", &out->routing) && GetBool(env, o, "noAck", &out->no_ack) &&
-            GetInt(env, o, "prefetch", &out->prefetch) && GetString(env, o, "eventKey", &out->event_key) &&
-            GetString(env, o, "eventSubkey", &out->event_subkey) &&
-            GetString(env, o, "consistentWorkerKey", &out->consistent_worker_key);
+  bool ok =
+      GetString(env, o, "exchange", &out->exchange) && GetString(env, o, "exchangeType", &out->exchange_type) &&
+      GetBool(env, o, "exchangePassive", &out->exchange_passive) &&
+      GetBool(env, o, "exchangeDurable", &out->exchange_durable) &&
+      GetBool(env, o, "exchangeAutoDelete", &out->exchange_auto_delete) &&
+      GetBool(env, o, "exchangeInternal", &out->exchange_internal) && GetString(env, o, "queue", &out->queue) &&
+      GetBool(env, o, "queuePassive", &out->queue_passive) && GetBool(env, o, "queueDurable", &out->queue_durable) &&
+      GetBool(env, o, "queueExclusive", &out->queue_exclusive) &&
+      GetBool(env, o, "queueAutoDelete", &out->queue_auto_delete) && GetStringArray(env, o, "routing", &out->routing) &&
+      GetBool(env, o, "noAck", &out->no_ack) && GetInt(env, o, "prefetch", &out->prefetch) &&
+      GetString(env, o, "eventKey", &out->event_key) && GetString(env, o, "eventSubkey", &out->event_subkey) &&
+      GetString(env, o, "consistentWorkerKey", &out->consistent_worker_key);
   if (!ok) return false;
   if (out->prefetch < 1 || out->prefetch > 65535) return Fail(env, "prefetch out of range");
   Napi::Value args = o.Get("queueArguments");

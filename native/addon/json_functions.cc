@@ -30,8 +30,7 @@ const char* type_name(const Napi::Value& value) {
 bool read_string(const Napi::CallbackInfo& info, size_t index, const char* param, std::string* out) {
   Napi::Value value = info[index];
   if (!value.IsString()) {
-    Napi::TypeError::New(info.Env(), std::string("kazoo: ") + param + " must be a string, got " +
-                                         type_name(value))
+    Napi::TypeError::New(info.Env(), std::string("kazoo: ") + param + " must be a string, got " + type_name(value))
         .ThrowAsJavaScriptException();
     return false;
   }
@@ -81,9 +80,8 @@ Napi::Value Reserialize(const Napi::CallbackInfo& info) {
   if (!root) {
     // json-c counts bytes of UTF-8; a JS caller slices its string in UTF-16 units.
     const size_t position = core::utf16_offset(payload, parse_error.position);
-    Napi::Error error = Napi::Error::New(
-        env, "kazoo: payload is not valid JSON (" + parse_error.reason + " at offset " +
-                 std::to_string(position) + ")");
+    Napi::Error error = Napi::Error::New(env, "kazoo: payload is not valid JSON (" + parse_error.reason +
+                                                  " at offset " + std::to_string(position) + ")");
     error.Value().Set("code", Napi::String::New(env, "INVALID_JSON"));
     error.Value().Set("position", Napi::Number::New(env, static_cast<double>(position)));
     error.ThrowAsJavaScriptException();
@@ -97,7 +95,8 @@ Napi::Value Reserialize(const Napi::CallbackInfo& info) {
   // The production addon has no test hooks: the reference serializer is in kazoo_amqp_testing.node.
   const bool reference = false;
 #endif
-  return Napi::String::New(env, reference ? core::serialize_json_reference(root.get()) : core::serialize_json(root.get()));
+  return Napi::String::New(env,
+                           reference ? core::serialize_json_reference(root.get()) : core::serialize_json(root.get()));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Test hooks of the test build (kazoo_amqp_testing.node) only: forced-route payload rules, error-code list (see testing_functions.h).
+// Test hooks of the test build (kazoo_amqp_testing.node) only: forced-route payload rules, error-code list (see
+// testing_functions.h).
 #include "addon/testing_functions.h"
 
 #include <string>

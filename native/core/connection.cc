@@ -1,4 +1,5 @@
-// Connection: the cross-thread queues (commands in, events and done ids out), the wake-up eventfd and the I/O thread's life (see connection.h).
+// Connection: the cross-thread queues (commands in, events and done ids out), the wake-up eventfd and the I/O thread's
+// life (see connection.h).
 #include "core/connection.h"
 
 #include <pthread.h>
@@ -7,8 +8,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <string>
 #include <stdexcept>
+#include <string>
 
 #include "core/io_loop.h"
 
@@ -40,13 +41,12 @@ void Connection::start() {
         Event event;
         event.type = EventType::Error;
         event.error.code = ErrorCode::ConnectionLost;
-        event.error.message = std::string("kazoo: the I/O thread of ") + options_.host + " failed (" + error.what() +
-                              "); reconnecting";
+        event.error.message =
+            std::string("kazoo: the I/O thread of ") + options_.host + " failed (" + error.what() + "); reconnecting";
         try {
           push_event(std::move(event));
           notify_if_needed();
-        } catch (...) {
-        }
+        } catch (...) {}
         if (close_posted_.load() || attempt > 100) return;
         std::this_thread::sleep_for(std::chrono::seconds(1));
       }

@@ -92,7 +92,7 @@ class Connection {
   MpscQueue<Command> commands_;
   MpscQueue<Event> events_;
   MpscQueue<uint32_t> done_;  // a full Event per confirmed publish would be mostly empty strings
-  int wake_fd_ = -1;  // eventfd the I/O thread polls beside the socket
+  int wake_fd_ = -1;          // eventfd the I/O thread polls beside the socket
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> js_scheduled_{false};
   std::atomic<bool> close_posted_{false};

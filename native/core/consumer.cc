@@ -47,7 +47,8 @@ void Consumer::declare(uint32_t sub_id, bool after_reconnect) {
   d->after_reconnect = after_reconnect;
   d->channel = allocate_channel();
   if (d->channel == 0) {
-    give_up(d, make_failure(ErrorCode::BrokerRefused, "kazoo: no channel left for this subscription (broker channel_max)"));
+    give_up(
+        d, make_failure(ErrorCode::BrokerRefused, "kazoo: no channel left for this subscription (broker channel_max)"));
     return;
   }
   state.declaring = true;
@@ -56,7 +57,8 @@ void Consumer::declare(uint32_t sub_id, bool after_reconnect) {
   const uint16_t ch = d->channel;
   using DP = std::shared_ptr<Declaration>;
   // A plain round trip: on success, `after` may record an undo step, then the chain goes on.
-  auto call = [this, ch](std::function<void(RpcDone)> request, std::function<void(Declaration&, const RpcResult&)> after = nullptr) {
+  auto call = [this, ch](std::function<void(RpcDone)> request,
+                         std::function<void(Declaration&, const RpcResult&)> after = nullptr) {
     return [this, request, after](const DP& d) {
       request([this, d, after](const RpcResult& r) {
         if (!r.ok) return give_up(d, r.failure);
@@ -95,7 +97,9 @@ void Consumer::declare(uint32_t sub_id, bool after_reconnect) {
                                         sub.exchange_auto_delete, sub.exchange_internal, std::move(done));
         },
         [this, ch, existed, name = sub.exchange](Declaration& decl, const RpcResult&) {
-          if (!*existed) decl.undo->push_back([this, ch, name](RpcDone done) { ctx_.session.exchange_delete(ch, name, std::move(done)); });
+          if (!*existed)
+            decl.undo->push_back(
+                [this, ch, name](RpcDone done) { ctx_.session.exchange_delete(ch, name, std::move(done)); });
         }));
     // Every exchange binding, not only the first (the module leaks the rest).
     for (const auto& binding : sub.exchange_bindings) {
@@ -108,18 +112,18 @@ void Consumer::declare(uint32_t sub_id, bool after_reconnect) {
           },
           [this, ch, source_existed, name = binding.source](Declaration& decl, const RpcResult&) {
             if (!*source_existed)
-              decl.undo->push_back([this, ch, name](RpcDone done) { ctx_.session.exchange_delete(ch, name, std::move(done)); });
+              decl.undo->push_back(
+                  [this, ch, name](RpcDone done) { ctx_.session.exchange_delete(ch, name, std::move(done)); });
           }));
       for (const auto& key : binding.routing) {
-        d->steps.push_back(call(
-            [this, ch, dest = sub.exchange, source = binding.source, key](RpcDone done) {
-              ctx_.session.exchange_bind(ch, dest, source, key, false, std::move(done));
-            },
-            [this, ch, dest = sub.exchange, source = binding.source, key](Declaration& decl, const RpcResult&) {
-              decl.undo->push_back([this, ch, dest, source, key](RpcDone done) {
-                ctx_.session.exchange_bind(ch, dest, source, key, true, std::move(done));
-              });
-            }));
+        d->steps.push_back(
+            call([this, ch, dest = sub.exchange, source = binding.source,
+                  key](RpcDone done) { ctx_.session.exchange_bind(ch, dest, source, key, false, std::move(done)); },
+                 [this, ch, dest = sub.exchange, source = binding.source, key](Declaration& decl, const RpcResult&) {
+                   decl.undo->push_back([this, ch, dest, source, key](RpcDone done) {
+                     ctx_.session.exchange_bind(ch, dest, source, key, true, std::move(done));
+                   });
+                 }));
       }
     }
   }
@@ -146,25 +150,29 @@ void Consumer::declare(uint32_t sub_id, bool after_reconnect) {
       [this, ch, queue_existed](Declaration& decl, const RpcResult& r) {
         decl.queue_name = string_of(static_cast<amqp_queue_declare_ok_t*>(r.decoded)->queue);
         if (!*queue_existed)
-          decl.undo->push_back([this, ch, name = decl.queue_name](RpcDone done) { ctx_.session.queue_delete(ch, name, std::move(done)); });
+          decl.undo->push_back([this, ch, name = decl.queue_name](RpcDone done) {
+            ctx_.session.queue_delete(ch, name, std::move(done));
+          });
       }));
   if (!sub.exchange.empty()) {
     for (const auto& key : sub.routing) {
       d->steps.push_back([this, ch, exchange = sub.exchange, key](const DP& decl) {
-        ctx_.session.queue_bind(ch, decl->queue_name, exchange, key, false, [this, decl, ch, exchange, key](const RpcResult& r) {
-          if (!r.ok) return give_up(decl, r.failure);
-          decl->undo->push_back([this, ch, queue = decl->queue_name, exchange, key](RpcDone done) {
-            ctx_.session.queue_bind(ch, queue, exchange, key, true, std::move(done));
-          });
-          run(decl);
-        });
+        ctx_.session.queue_bind(
+            ch, decl->queue_name, exchange, key, false, [this, decl, ch, exchange, key](const RpcResult& r) {
+              if (!r.ok) return give_up(decl, r.failure);
+              decl->undo->push_back([this, ch, queue = decl->queue_name, exchange, key](RpcDone done) {
+                ctx_.session.queue_bind(ch, queue, exchange, key, true, std::move(done));
+              });
+              run(decl);
+            });
       });
     }
   }
   // Every subscription consumes with manual acks and a prefetch, no_ack: 1 included (lib/ acks
   // those when their handler starts): nothing piles up without bound between broker and handlers.
   const auto prefetch = static_cast<uint16_t>(sub.prefetch);
-  d->steps.push_back(call([this, ch, prefetch](RpcDone done) { ctx_.session.basic_qos(ch, prefetch, std::move(done)); }));
+  d->steps.push_back(
+      call([this, ch, prefetch](RpcDone done) { ctx_.session.basic_qos(ch, prefetch, std::move(done)); }));
   d->steps.push_back([this, ch](const DP& decl) {
     ctx_.session.basic_consume(ch, decl->queue_name, false, [this, decl](const RpcResult& r) {
       if (!r.ok) return give_up(decl, r.failure);
@@ -211,8 +219,8 @@ void Consumer::declared(const std::shared_ptr<Declaration>& d) {
 
 void Consumer::give_up(const std::shared_ptr<Declaration>& d, const Failure& failure) {
   if (d->channel != 0) {
-    if (failure.reply_code == 0) close_channel(d->channel, 0);           // still open: nothing was refused
-    else if (d->undo->empty()) used_channels_.erase(d->channel);        // the refusal closed it
+    if (failure.reply_code == 0) close_channel(d->channel, 0);    // still open: nothing was refused
+    else if (d->undo->empty()) used_channels_.erase(d->channel);  // the refusal closed it
     else roll_back(d->channel, d->undo);
   }
   auto it = subs_.find(d->sub_id);
@@ -306,7 +314,8 @@ void Consumer::on_command(Command& command) {
       return;
     }
     default:
-      ctx_.fail(command.id, make_failure(ErrorCode::InvalidArgument, "kazoo: internal: publish sent to a consumer connection"));
+      ctx_.fail(command.id,
+                make_failure(ErrorCode::InvalidArgument, "kazoo: internal: publish sent to a consumer connection"));
   }
 }
 

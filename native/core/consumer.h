@@ -63,7 +63,7 @@ class Consumer final : public Role {
   std::unordered_map<uint16_t, uint32_t> channel_to_sub_;  // consuming channels only
   std::set<uint16_t> used_channels_;                       // allocated until their close-ok
   std::vector<uint32_t> unsubscribes_waiting_;             // answered at close-ok or disconnect
-  uint32_t next_epoch_ = 0;    // one sequence for every channel incarnation of this connection
+  uint32_t next_epoch_ = 0;  // one sequence for every channel incarnation of this connection
   uint64_t next_generation_ = 0;
   ContentAssembler content_;
 };

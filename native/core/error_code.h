@@ -7,16 +7,16 @@
 
 namespace kazoo::core {
 
-#define KAZOO_ERROR_CODES(X) \
+#define KAZOO_ERROR_CODES(X)             \
   X(InvalidArgument, "INVALID_ARGUMENT") \
-  X(InvalidJson, "INVALID_JSON") \
-  X(NotConnected, "NOT_CONNECTED") \
-  X(BrokerRefused, "BROKER_REFUSED") \
-  X(ChannelClosed, "CHANNEL_CLOSED") \
-  X(ConnectionLost, "CONNECTION_LOST") \
-  X(ConnectFailed, "CONNECT_FAILED") \
-  X(Closed, "CLOSED") \
-  X(PublishTimeout, "PUBLISH_TIMEOUT") \
+  X(InvalidJson, "INVALID_JSON")         \
+  X(NotConnected, "NOT_CONNECTED")       \
+  X(BrokerRefused, "BROKER_REFUSED")     \
+  X(ChannelClosed, "CHANNEL_CLOSED")     \
+  X(ConnectionLost, "CONNECTION_LOST")   \
+  X(ConnectFailed, "CONNECT_FAILED")     \
+  X(Closed, "CLOSED")                    \
+  X(PublishTimeout, "PUBLISH_TIMEOUT")   \
   X(PublishBufferFull, "PUBLISH_BUFFER_FULL")
 
 enum class ErrorCode {
@@ -32,12 +32,10 @@ enum class ErrorCode {
 inline const char* error_code_name(ErrorCode code) {
   switch (code) {
 #define KAZOO_CASE(name, text) \
-  case ErrorCode::name:        \
-    return text;
+  case ErrorCode::name: return text;
     KAZOO_ERROR_CODES(KAZOO_CASE)
 #undef KAZOO_CASE
-    case ErrorCode::Declined:
-      return "DECLINED";
+    case ErrorCode::Declined: return "DECLINED";
   }
   return "INVALID_ARGUMENT";
 }

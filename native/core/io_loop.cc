@@ -126,18 +126,16 @@ void IoLoop::handle_io(short revents, Clock::time_point now) {
         deadline_ = now + std::chrono::milliseconds(std::max(options_.connect_timeout_ms, 5000));
       }
       if (wire_.phase() == Wire::Phase::Open) {
-        std::string name = "kazoo-amqp kamailio@" + options_.node_hostname +
-                           (options_.consumer_role ? " consumer" : " producer");
+        std::string name =
+            "kazoo-amqp kamailio@" + options_.node_hostname + (options_.consumer_role ? " consumer" : " producer");
         session_.begin_login(name, deadline_);
         phase_ = Phase::LoggingIn;
         last_recv_ = last_heartbeat_sent_ = now;
       }
       return;
     }
-    case Wire::Phase::Open:
-      break;
-    case Wire::Phase::Closed:
-      return;
+    case Wire::Phase::Open: break;
+    case Wire::Phase::Closed: return;
   }
   if (revents & (POLLIN | POLLHUP | POLLERR)) {
     if (!wire_.read([this](const InFrame& frame) { on_frame(frame); }, &reason)) {
@@ -204,10 +202,8 @@ void IoLoop::service_timers(Clock::time_point now) {
     case Phase::Closing:
       if (now >= deadline_) ctx_.drop("closed by client");
       return;
-    case Phase::Waiting:
-      return;
-    default:
-      break;
+    case Phase::Waiting: return;
+    default: break;
   }
   session_.expire(now);
   if (session_.state() == Session::State::Failed) {
@@ -283,7 +279,7 @@ void IoLoop::drop(const std::string& reason) {
     Event event;
     event.type = EventType::Error;
     event.error = make_failure(ErrorCode::ConnectFailed, "kazoo: cannot connect to " + options_.host + ":" +
-                                                            std::to_string(options_.port) + " (" + reason + ")");
+                                                             std::to_string(options_.port) + " (" + reason + ")");
     event.host = options_.host;
     ctx_.emit(std::move(event));
     ++failed_attempts_;
@@ -307,10 +303,10 @@ void IoLoop::finish() {
   // Commands that raced with close() are answered, never left hanging.
   Command command;
   while (owner_.pop_command(command)) {
-    if (command.type == CommandType::Publish || command.type == CommandType::Query || command.type == CommandType::Subscribe)
+    if (command.type == CommandType::Publish || command.type == CommandType::Query ||
+        command.type == CommandType::Subscribe)
       ctx_.fail(command.id, make_failure(ErrorCode::Closed, "kazoo: client is closed"));
-    else if (command.type == CommandType::Unsubscribe || command.type == CommandType::Close)
-      ctx_.done(command.id);
+    else if (command.type == CommandType::Unsubscribe || command.type == CommandType::Close) ctx_.done(command.id);
   }
   role_->finish();
   ctx_.done(close_id_);

@@ -56,8 +56,7 @@ struct ExchangeBinding {
 /// A normalised subscription (lib/subscription.ts builds it from the module's JSON description).
 struct Subscription {
   std::string exchange, exchange_type;
-  bool exchange_passive = false, exchange_durable = false, exchange_auto_delete = false,
-       exchange_internal = false;
+  bool exchange_passive = false, exchange_durable = false, exchange_auto_delete = false, exchange_internal = false;
   std::string queue;
   bool queue_passive = false, queue_durable = false, queue_exclusive = false, queue_auto_delete = true;
   /// queue.declare arguments; an argument is a string or, when is_int, an integer.

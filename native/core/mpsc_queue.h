@@ -21,8 +21,7 @@ class MpscQueue {
 
   ~MpscQueue() {
     T discarded;
-    while (pop(discarded)) {
-    }
+    while (pop(discarded)) {}
   }
 
   /// Any thread. Takes ownership of the value.

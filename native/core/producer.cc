@@ -84,14 +84,17 @@ void Producer::setup_reply_queue() {
       if (!r.ok) {
         std::string reason = std::string(what) + ": " + r.failure.message;
         if (r.failure.reply_code == 405)
-          reason = "reply queue " + reply_queue_ + " is held by another connection (node_hostname must be unique "
-                   "among nodes on this broker): " + r.failure.message;
+          reason = "reply queue " + reply_queue_ +
+                   " is held by another connection (node_hostname must be unique "
+                   "among nodes on this broker): " +
+                   r.failure.message;
         return setup_failed(reason);
       }
       setup_step_done();
     };
   };
-  ctx_.session.exchange_declare(ch, "targeted", "direct", false, false, false, false, step("declare exchange targeted"));
+  ctx_.session.exchange_declare(ch, "targeted", "direct", false, false, false, false,
+                                step("declare exchange targeted"));
   ctx_.session.queue_declare(ch, reply_queue_, false, false, true, true, amqp_empty_table, step("declare reply queue"));
   for (int i = 0; i < options_.max_channels; ++i)
     ctx_.session.queue_bind(ch, reply_queue_, "targeted", server_ids_[static_cast<size_t>(i)], false,
@@ -125,14 +128,12 @@ void Producer::flush_held() {
 
 void Producer::on_command(Command& command) {
   switch (command.type) {
-    case CommandType::Publish:
-      return publish(command, false);
-    case CommandType::Query:
-      return publish(command, true);
-    case CommandType::Settle:
-      return;
+    case CommandType::Publish: return publish(command, false);
+    case CommandType::Query: return publish(command, true);
+    case CommandType::Settle: return;
     default:
-      ctx_.fail(command.id, make_failure(ErrorCode::InvalidArgument, "kazoo: internal: subscription command sent to a producer connection"));
+      ctx_.fail(command.id, make_failure(ErrorCode::InvalidArgument,
+                                         "kazoo: internal: subscription command sent to a producer connection"));
   }
 }
 
@@ -166,17 +167,20 @@ void Producer::publish(Command& command, bool is_query) {
     return;
   }
   if (body.msg_id.find('\0') != std::string::npos) {
-    ctx_.fail(command.id, make_failure(ErrorCode::InvalidArgument, "kazoo: payload Msg-ID must be a string without NUL characters"));
+    ctx_.fail(command.id, make_failure(ErrorCode::InvalidArgument,
+                                       "kazoo: payload Msg-ID must be a string without NUL characters"));
     return;
   }
   if (is_query && body.msg_id.empty()) {
-    ctx_.fail(command.id, make_failure(ErrorCode::InvalidArgument, "kazoo: payload Msg-ID must be a non-empty string for a query"));
+    ctx_.fail(command.id,
+              make_failure(ErrorCode::InvalidArgument, "kazoo: payload Msg-ID must be a non-empty string for a query"));
     return;
   }
   const auto now = Clock::now();
   if (is_query && !pending_.insert(body.msg_id, command.id, command.queued_at, command.timeout_ms)) {
-    ctx_.fail(command.id, make_failure(ErrorCode::InvalidArgument,
-                                       "kazoo: payload Msg-ID must be unique among pending queries, got \"" + body.msg_id + "\""));
+    ctx_.fail(command.id,
+              make_failure(ErrorCode::InvalidArgument,
+                           "kazoo: payload Msg-ID must be unique among pending queries, got \"" + body.msg_id + "\""));
     return;
   }
   Outgoing out;
@@ -197,8 +201,8 @@ void Producer::publish(Command& command, bool is_query) {
   if (!buffer(std::move(out), bytes)) {
     ctx_.fail(command.id, make_failure(ErrorCode::PublishBufferFull,
                                        "kazoo: publish buffer is full while " + options_.host + ":" +
-                                           std::to_string(options_.port) + " reconnects (" + std::to_string(held_.size()) +
-                                           " publishes, " + std::to_string(held_bytes_) +
+                                           std::to_string(options_.port) + " reconnects (" +
+                                           std::to_string(held_.size()) + " publishes, " + std::to_string(held_bytes_) +
                                            " bytes; amqp_publish_buffer_count / amqp_publish_buffer_bytes)"));
   }
 }
@@ -238,30 +242,32 @@ void Producer::check_next_exchange() {
   if (check_in_flight_ || check_queue_.empty()) return;
   check_in_flight_ = true;
   const std::string exchange = check_queue_.front();
-  ctx_.session.exchange_declare(probe_channel(), exchange, "", true, false, false, false, [this, exchange](const RpcResult& r) {
-    check_in_flight_ = false;
-    check_queue_.pop_front();
-    std::vector<Outgoing> parked;
-    auto it = awaiting_check_.find(exchange);
-    if (it != awaiting_check_.end()) {
-      parked.swap(it->second);
-      awaiting_check_.erase(it);
-    }
-    if (r.ok) {
-      known_exchanges_.insert(exchange);
-      for (auto& out : parked) send(std::move(out));
-    } else {
-      for (auto& out : parked) {
-        if (out.is_query) pending_.take(out.msg_id);
-        ctx_.fail(out.id, r.failure);
-      }
-      // The refusal closed the probe channel: open it again for the next check.
-      ctx_.session.channel_open(probe_channel(), [this](const RpcResult& reopened) {
-        if (!reopened.ok) ctx_.drop("cannot reopen the probe channel: " + reopened.failure.message);
-      });
-    }
-    check_next_exchange();
-  });
+  ctx_.session.exchange_declare(probe_channel(), exchange, "", true, false, false, false,
+                                [this, exchange](const RpcResult& r) {
+                                  check_in_flight_ = false;
+                                  check_queue_.pop_front();
+                                  std::vector<Outgoing> parked;
+                                  auto it = awaiting_check_.find(exchange);
+                                  if (it != awaiting_check_.end()) {
+                                    parked.swap(it->second);
+                                    awaiting_check_.erase(it);
+                                  }
+                                  if (r.ok) {
+                                    known_exchanges_.insert(exchange);
+                                    for (auto& out : parked) send(std::move(out));
+                                  } else {
+                                    for (auto& out : parked) {
+                                      if (out.is_query) pending_.take(out.msg_id);
+                                      ctx_.fail(out.id, r.failure);
+                                    }
+                                    // The refusal closed the probe channel: open it again for the next check.
+                                    ctx_.session.channel_open(probe_channel(), [this](const RpcResult& reopened) {
+                                      if (!reopened.ok)
+                                        ctx_.drop("cannot reopen the probe channel: " + reopened.failure.message);
+                                    });
+                                  }
+                                  check_next_exchange();
+                                });
 }
 
 int Producer::next_channel(size_t preferred) {
@@ -341,8 +347,7 @@ void Producer::on_frame(const InFrame& frame) {
     case AMQP_BASIC_CANCEL_METHOD:
       if (frame.channel == control_channel()) ctx_.drop("the broker cancelled the reply queue consumer");
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -370,11 +375,14 @@ void Producer::settle(Outgoing& out, bool ack) {
   if (out.is_query) {
     // A query completes with its reply, not its confirm; a nack means no reply will come.
     if (!ack && pending_.take(out.msg_id))
-      ctx_.fail(out.id, make_failure(ErrorCode::BrokerRefused, "kazoo: the broker nacked this query (internal broker error)"));
+      ctx_.fail(out.id,
+                make_failure(ErrorCode::BrokerRefused, "kazoo: the broker nacked this query (internal broker error)"));
     return;
   }
   if (ack) ctx_.done(out.id);
-  else ctx_.fail(out.id, make_failure(ErrorCode::BrokerRefused, "kazoo: the broker nacked this publish (internal broker error)"));
+  else
+    ctx_.fail(out.id,
+              make_failure(ErrorCode::BrokerRefused, "kazoo: the broker nacked this publish (internal broker error)"));
 }
 
 void Producer::on_reply(const ContentAssembler::Message& message) {
@@ -542,7 +550,8 @@ void Producer::on_closed(const std::string& reason, bool stopping) {
   for (const auto& out : held_) held_bytes_ += out.body.size();
   // Without confirms the fate of frames still in the socket buffer is unknown.
   for (auto& [end, id] : written_waiters_)
-    ctx_.fail(id, make_failure(ErrorCode::ConnectionLost, "kazoo: connection lost before this publish was written (" + reason + ")"));
+    ctx_.fail(id, make_failure(ErrorCode::ConnectionLost,
+                               "kazoo: connection lost before this publish was written (" + reason + ")"));
   written_waiters_.clear();
   if (!stopping) {
     // The reply queue is exclusive and went with the connection: no pending reply can arrive.

@@ -36,8 +36,8 @@ Failure make_failure(ErrorCode code, std::string message) {
 
 Failure broker_failure(const std::string& what, uint16_t reply_code, amqp_bytes_t reply_text, uint16_t class_id,
                        uint16_t method_id) {
-  Failure f = make_failure(ErrorCode::BrokerRefused,
-                           "kazoo: broker refused " + what + ": " + std::to_string(reply_code) + " " + string_of(reply_text));
+  Failure f = make_failure(ErrorCode::BrokerRefused, "kazoo: broker refused " + what + ": " +
+                                                         std::to_string(reply_code) + " " + string_of(reply_text));
   f.reply_code = reply_code;
   f.reply_text = string_of(reply_text);
   f.class_id = class_id;
@@ -77,10 +77,12 @@ void Session::on_start(const amqp_connection_start_t& start) {
   }
   // Client properties: consumer_cancel_notify makes the broker tell a consumer that its queue
   // was deleted; connection.blocked makes it report flow control.
-  amqp_table_entry_t capabilities[] = {
-      bool_entry("consumer_cancel_notify"), bool_entry("publisher_confirms"), bool_entry("basic.nack"),
-      bool_entry("exchange_exchange_bindings"), bool_entry("authentication_failure_close"),
-      bool_entry("connection.blocked")};
+  amqp_table_entry_t capabilities[] = {bool_entry("consumer_cancel_notify"),
+                                       bool_entry("publisher_confirms"),
+                                       bool_entry("basic.nack"),
+                                       bool_entry("exchange_exchange_bindings"),
+                                       bool_entry("authentication_failure_close"),
+                                       bool_entry("connection.blocked")};
   amqp_table_entry_t properties[3];
   properties[0].key = amqp_cstring_bytes("capabilities");
   properties[0].value.kind = AMQP_FIELD_KIND_TABLE;
@@ -157,8 +159,8 @@ bool Session::on_method(const InFrame& frame) {
       amqp_connection_close_ok_t ok;
       wire_.out().method(0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
       const bool login = state_ == State::AwaitStart || state_ == State::AwaitTune || state_ == State::AwaitOpenOk;
-      broker_close_ = broker_failure("the connection", close->reply_code, close->reply_text, close->class_id,
-                                     close->method_id);
+      broker_close_ =
+          broker_failure("the connection", close->reply_code, close->reply_text, close->class_id, close->method_id);
       broker_close_.message = "kazoo: broker closed the connection: " + std::to_string(close->reply_code) + " " +
                               string_of(close->reply_text);
       fail_session(std::string(login ? "login refused: " : "broker closed the connection: ") +
@@ -175,8 +177,7 @@ bool Session::on_method(const InFrame& frame) {
     case AMQP_CHANNEL_CLOSE_METHOD:
       handle_channel_close(channel, *static_cast<amqp_channel_close_t*>(frame.decoded));
       return true;
-    default:
-      break;
+    default: break;
   }
   auto it = pending_.find(channel);
   if (it == pending_.end() || it->second.empty() || reply_of(it->second.front().request) != frame.method) return false;
@@ -220,8 +221,8 @@ void Session::handle_channel_close(uint16_t channel, const amqp_channel_close_t&
 void Session::call(uint16_t channel, amqp_method_number_t id, void* args, RpcDone done) {
   if (!wire_.out().method(channel, id, args)) {
     RpcResult result;
-    result.failure = make_failure(ErrorCode::InvalidArgument,
-                                  std::string("kazoo: cannot encode ") + amqp_method_name(id) + " (an argument is too long)");
+    result.failure = make_failure(ErrorCode::InvalidArgument, std::string("kazoo: cannot encode ") +
+                                                                  amqp_method_name(id) + " (an argument is too long)");
     done(result);
     return;
   }

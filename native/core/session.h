@@ -76,8 +76,8 @@ class Session {
   void channel_open(uint16_t channel, RpcDone done);
   void channel_close(uint16_t channel, RpcDone done);
   void confirm_select(uint16_t channel, RpcDone done);
-  void exchange_declare(uint16_t channel, const std::string& name, const std::string& type, bool passive,
-                        bool durable, bool auto_delete, bool internal, RpcDone done);
+  void exchange_declare(uint16_t channel, const std::string& name, const std::string& type, bool passive, bool durable,
+                        bool auto_delete, bool internal, RpcDone done);
   void exchange_delete(uint16_t channel, const std::string& name, RpcDone done);
   void exchange_bind(uint16_t channel, const std::string& destination, const std::string& source,
                      const std::string& key, bool unbind, RpcDone done);

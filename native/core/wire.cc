@@ -126,14 +126,10 @@ bool Wire::try_next_address(std::string* reason) {
 
 short Wire::poll_events() const {
   switch (phase_) {
-    case Phase::Connecting:
-      return POLLOUT;
-    case Phase::Handshaking:
-      return handshake_wants_write_ ? POLLOUT : POLLIN;
-    case Phase::Open:
-      return static_cast<short>(output_pending() ? (POLLIN | POLLOUT) : POLLIN);
-    case Phase::Closed:
-      break;
+    case Phase::Connecting: return POLLOUT;
+    case Phase::Handshaking: return handshake_wants_write_ ? POLLOUT : POLLIN;
+    case Phase::Open: return static_cast<short>(output_pending() ? (POLLIN | POLLOUT) : POLLIN);
+    case Phase::Closed: break;
   }
   return 0;
 }
@@ -186,8 +182,8 @@ bool Wire::begin_tls(std::string* reason) {
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   in6_addr ip6;
   in_addr ip4;
-  const bool is_ip = inet_pton(AF_INET, options_->host.c_str(), &ip4) == 1 ||
-                     inet_pton(AF_INET6, options_->host.c_str(), &ip6) == 1;
+  const bool is_ip =
+      inet_pton(AF_INET, options_->host.c_str(), &ip4) == 1 || inet_pton(AF_INET6, options_->host.c_str(), &ip6) == 1;
   if (!is_ip) SSL_set_tlsext_host_name(ssl_, options_->host.c_str());
   if (options_->verify_peer && options_->verify_hostname) {
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);

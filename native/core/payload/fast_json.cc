@@ -11,8 +11,8 @@
 namespace kazoo::core {
 namespace {
 
-constexpr int kMaxDepth = 32;      // json-c rejects deeper documents: let it say so
-constexpr size_t kMaxKeys = 256;   // duplicate detection is quadratic; big objects take json-c
+constexpr int kMaxDepth = 32;     // json-c rejects deeper documents: let it say so
+constexpr size_t kMaxKeys = 256;  // duplicate detection is quadratic; big objects take json-c
 
 enum class Kind { None, String, Number, Literal, Null, Object, Array };
 
@@ -113,27 +113,13 @@ class Rewriter {
     skip_ws();
     if (p_ == end_) return false;
     switch (*p_) {
-      case '"':
-        *kind = Kind::String;
-        return string(raw);
-      case '{':
-        *kind = Kind::Object;
-        return object(depth + 1);
-      case '[':
-        *kind = Kind::Array;
-        return array(depth + 1);
-      case 't':
-        *kind = Kind::Literal;
-        return literal("true");
-      case 'f':
-        *kind = Kind::Literal;
-        return literal("false");
-      case 'n':
-        *kind = Kind::Null;
-        return literal("null");
-      default:
-        *kind = Kind::Number;
-        return number();
+      case '"': *kind = Kind::String; return string(raw);
+      case '{': *kind = Kind::Object; return object(depth + 1);
+      case '[': *kind = Kind::Array; return array(depth + 1);
+      case 't': *kind = Kind::Literal; return literal("true");
+      case 'f': *kind = Kind::Literal; return literal("false");
+      case 'n': *kind = Kind::Null; return literal("null");
+      default: *kind = Kind::Number; return number();
     }
   }
 
@@ -142,7 +128,9 @@ class Rewriter {
     ++p_;
     out_.push_back('{');
     size_t kept;
-    if (!members(depth, [](const Member&) { return true; }, &kept)) return false;
+    if (!members(
+            depth, [](const Member&) { return true; }, &kept))
+      return false;
     out_.append(" }");
     return true;
   }

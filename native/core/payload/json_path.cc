@@ -14,9 +14,7 @@ struct Segment {
   int64_t index = 0;
 };
 
-bool is_c_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
+bool is_c_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
 // C atoi as the module applies it to the index text (whitespace, sign, digits, then stop), but
 // without its undefined overflow: anything outside int range can never be a valid index, so it
@@ -53,8 +51,7 @@ bool parse_segment(std::string_view raw, char escape_char, Segment* out) {
   if (open == 0) return false;
   const size_t close = out->name.find(']', open + 1);
   if (close == std::string::npos) return false;
-  const std::string_view index_text =
-      std::string_view(out->name).substr(open + 1, close - open - 1);
+  const std::string_view index_text = std::string_view(out->name).substr(open + 1, close - open - 1);
   out->has_index = !index_text.empty();  // `a[]` means "no index"
   out->index = out->has_index ? index_from_text(index_text) : 0;
   out->name.resize(open);
@@ -100,16 +97,14 @@ std::optional<std::string> render_json_value(json_object* value) {
   if (value == nullptr) return std::nullopt;
   if (json_object_is_type(value, json_type_string)) {
     // Raw content with its full length: the module's strlen would stop at a decoded \u0000.
-    return std::string(json_object_get_string(value),
-                       static_cast<size_t>(json_object_get_string_len(value)));
+    return std::string(json_object_get_string(value), static_cast<size_t>(json_object_get_string_len(value)));
   }
   // json_object_get_string on a non-string is its spaced serialization; for parsed doubles
   // json-c keeps the original text (12.50, 1e3).
   return serialize_json(value);
 }
 
-std::optional<std::string> json_path_lookup(std::string_view payload, std::string_view path,
-                                            char escape_char) {
+std::optional<std::string> json_path_lookup(std::string_view payload, std::string_view path, char escape_char) {
   JsonPtr root(parse_json(payload, nullptr));
   if (!root) return std::nullopt;
   return render_json_value(json_path_find(root.get(), path, escape_char));

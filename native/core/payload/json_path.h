@@ -1,4 +1,5 @@
-// The kazoo module's JSON path lookups: kazoo_json / {kz.json} and {kz.json.count} (docs/module-behaviour.md#json-paths).
+// The kazoo module's JSON path lookups: kazoo_json / {kz.json} and {kz.json.count}
+// (docs/module-behaviour.md#json-paths).
 //
 // Path grammar, as the module applies it: split on '.', then in each segment turn every
 // `escape_char` into '.', then read `name` or `name[index]` (index converted like C atoi, text
@@ -12,12 +13,12 @@
 // module's atoi would wrap it.
 #pragma once
 
+#include <json-c/json.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <json-c/json.h>
 
 namespace kazoo::core {
 
@@ -28,8 +29,7 @@ json_object* json_path_find(json_object* root, std::string_view path, char escap
 /// (string raw content, numbers as json-c prints them, doubles with their original text,
 /// true/false, objects and arrays in spaced serialization); nullopt for JSON null, a missing
 /// value, a malformed path or a payload that is not valid JSON.
-std::optional<std::string> json_path_lookup(std::string_view payload, std::string_view path,
-                                            char escape_char);
+std::optional<std::string> json_path_lookup(std::string_view payload, std::string_view path, char escape_char);
 
 /// {kz.json.count}: the length of the array at `path`, 0 when missing, not an array or invalid.
 int64_t json_path_count(std::string_view payload, std::string_view path, char escape_char);

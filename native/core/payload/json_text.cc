@@ -158,8 +158,7 @@ void append_value(std::string& out, json_object* obj) {
       // json-c 0.14+ keeps integers above INT64_MAX as uint64; get_int64 saturates for those.
       if (v == INT64_MAX && json_object_get_uint64(obj) > static_cast<uint64_t>(INT64_MAX))
         n = std::snprintf(digits, sizeof digits, "%llu", static_cast<unsigned long long>(json_object_get_uint64(obj)));
-      else
-        n = std::snprintf(digits, sizeof digits, "%lld", static_cast<long long>(v));
+      else n = std::snprintf(digits, sizeof digits, "%lld", static_cast<long long>(v));
       out.append(digits, static_cast<size_t>(n));
       return;
     }

@@ -1,14 +1,14 @@
 // JSON text in and out, exactly as the kazoo module does it: json-c's lenient tokener on the way
-// in, json-c's SPACED serializer on the way out (docs/module-behaviour.md#json-rules). Every payload the module publishes or
-// hands to a script went through these two steps, so byte compatibility rests on them.
+// in, json-c's SPACED serializer on the way out (docs/module-behaviour.md#json-rules). Every payload the module
+// publishes or hands to a script went through these two steps, so byte compatibility rests on them.
 #pragma once
+
+#include <json-c/json.h>
 
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <json-c/json.h>
 
 namespace kazoo::core {
 

@@ -1,8 +1,8 @@
 // The module's payload rules: fields injected into publishes, deliveries augmented (see kazoo_payload.h).
 #include "core/payload/kazoo_payload.h"
 
-#include <json-c/json.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <sys/random.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
@@ -48,10 +48,9 @@ std::string field_text(json_object* obj, std::string_view key) {
 
 }  // namespace
 
-bool build_publish_body(std::string_view payload, const PayloadIdentity& identity,
-                        std::string_view server_id, PublishBody* out, Failure* err, JsonRoute route,
-                        std::string_view fixed_msg_id, const IdentityFields* fields,
-                        const std::string* server_id_member) {
+bool build_publish_body(std::string_view payload, const PayloadIdentity& identity, std::string_view server_id,
+                        PublishBody* out, Failure* err, JsonRoute route, std::string_view fixed_msg_id,
+                        const IdentityFields* fields, const std::string* server_id_member) {
   // One Msg-ID per publish, whichever route builds the body (used only when the payload has none).
   const std::string generated = fixed_msg_id.empty() ? new_msg_id() : std::string(fixed_msg_id);
   if (route != JsonRoute::Reference) {
@@ -75,8 +74,8 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
     // Offsets are reported in UTF-16 units so that payload.slice(position) works in JS.
     size_t position = utf16_offset(payload, parse_error.position);
     err->code = ErrorCode::InvalidJson;
-    err->message = "kazoo: payload is not valid JSON (" + parse_error.reason + " at offset " +
-                   std::to_string(position) + ")";
+    err->message =
+        "kazoo: payload is not valid JSON (" + parse_error.reason + " at offset " + std::to_string(position) + ")";
     err->position = static_cast<int64_t>(position);
     return false;
   }
@@ -95,8 +94,7 @@ bool build_publish_body(std::string_view payload, const PayloadIdentity& identit
     // A string's own length: a NUL inside must be seen (and refused), not cut the id short.
     if (text != nullptr && json_object_is_type(existing_id, json_type_string))
       out->msg_id.assign(text, static_cast<size_t>(json_object_get_string_len(existing_id)));
-    else
-      out->msg_id = text ? text : "";
+    else out->msg_id = text ? text : "";
   } else {
     out->msg_id = generated;
     json_object_object_add(root.obj, "Msg-ID", json_object_new_string(out->msg_id.c_str()));
@@ -159,9 +157,8 @@ void fill_fallback(unsigned char* out, size_t size) {
   }
   if (fd >= 0) close(fd);
   if (filled == size) return;
-  thread_local std::mt19937_64 prng(
-      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-      (static_cast<uint64_t>(getpid()) << 32) ^ reinterpret_cast<uintptr_t>(&filled));
+  thread_local std::mt19937_64 prng(static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                                    (static_cast<uint64_t>(getpid()) << 32) ^ reinterpret_cast<uintptr_t>(&filled));
   for (; filled < size; ++filled) out[filled] = static_cast<unsigned char>(prng() >> 56);
 }
 }  // namespace

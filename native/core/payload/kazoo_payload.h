@@ -43,10 +43,10 @@ enum class JsonRoute { Auto, Fast, Reference };
 /// `fixed_msg_id`, when not empty, replaces the generated Msg-ID (tests).
 /// `fields` / `server_id_member` are the pre-rendered forms of identity / server_id (pass them
 /// on the hot path; when null they are rendered here).
-bool build_publish_body(std::string_view payload, const PayloadIdentity& identity,
-                        std::string_view server_id, PublishBody* out, Failure* err,
-                        JsonRoute route = JsonRoute::Auto, std::string_view fixed_msg_id = {},
-                        const IdentityFields* fields = nullptr, const std::string* server_id_member = nullptr);
+bool build_publish_body(std::string_view payload, const PayloadIdentity& identity, std::string_view server_id,
+                        PublishBody* out, Failure* err, JsonRoute route = JsonRoute::Auto,
+                        std::string_view fixed_msg_id = {}, const IdentityFields* fields = nullptr,
+                        const std::string* server_id_member = nullptr);
 
 /// A delivery turned into the module's $kzE / $kzR text.
 struct DeliveryView {
