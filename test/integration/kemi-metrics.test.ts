@@ -5,45 +5,30 @@
  * 200 after the reconnect, the script's KSR.info and the runner's lines on stderr with no
  * password, and usage errors for bad metrics options. Runs dist/ (npm test builds it first).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type * as amqplib from 'amqplib';
 import { AMQP_URL, deleteEntities, openObserver, uniqueName, waitFor } from '../support/broker';
 import { KazooResponder } from '../support/kazoo-responder';
 import { parseExposition, sampleValue } from '../support/prom-parse';
 import { TcpProxy } from '../support/tcp-proxy';
+import { requireBuiltCli, startCli, type CliRun } from '../support/cli-run';
 
-const BIN = resolve(__dirname, '../../bin/kazoo-amqp.js');
 const PASSWORD = decodeURIComponent(new URL(AMQP_URL).password);
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function start(args: string[], cwd: string): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
-  return { child, output: () => text, exited };
-}
 
 
 let dir: string;
 let observer: { connection: amqplib.ChannelModel; channel: amqplib.Channel };
 const queues = new Set<string>();
 const exchanges = new Set<string>();
-let runs: Run[] = [];
+let runs: CliRun[] = [];
 let responders: KazooResponder[] = [];
 const proxies: TcpProxy[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(resolve(__dirname, '../../dist/lib/kemi/cli.js'))) throw new Error('dist/ is missing: run npm run build first');
+  requireBuiltCli();
   observer = await openObserver();
 });
 
@@ -113,7 +98,7 @@ describe('kazoo-amqp run --metrics-port', () => {
 `,
     );
 
-    const run = start(['run', '--cfg', 'kamailio.cfg', '--metrics-port', '0', 'script.js'], dir);
+    const run = startCli(['run', '--cfg', 'kamailio.cfg', '--metrics-port', '0', 'script.js'], dir);
     runs.push(run);
     const base = await waitFor(() => /metrics on (http:\/\/\S+)\/metrics/.exec(run.output())?.[1], 15_000, 'the metrics address').catch((e: Error) => {
       throw new Error(`${e.message}; output:\n${run.output()}`);
@@ -161,7 +146,7 @@ describe('kazoo-amqp run --metrics-port', () => {
     expect(sampleValue(after, 'kazoo_reconnects_total', { role: 'producer' })).toBe(1);
 
     run.child.kill('SIGTERM');
-    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(await run.exited).toMatchObject({ code: 0, signal: null });
     const output = run.output();
     // The script's line, the client's connection lines and the runner's, all redacted.
     expect(output).toMatch(/INFO connected through amqp:\/\/\*\*\*@/);
@@ -179,9 +164,9 @@ describe('kazoo-amqp run --metrics-port', () => {
       ['run', '--metrics-host', '0.0.0.0', 'script.js'],
       ['config', '--cfg', 'x.cfg', '--metrics-port', '9000'],
     ]) {
-      const run = start(args, dir);
+      const run = startCli(args, dir);
       runs.push(run);
-      expect(await run.exited).toEqual({ code: 2, signal: null });
+      expect(await run.exited).toMatchObject({ code: 2, signal: null });
       expect(run.output()).toMatch(/kazoo: .*metrics.*\(see kazoo-amqp --help\)/);
     }
   });
@@ -194,9 +179,9 @@ describe('kazoo-amqp run --metrics-port', () => {
     try {
       writeFileSync(join(dir, 'script.js'), 'function ksr_kazoo_event() {}\n');
       const node = `${uniqueName('kemi-metrics')}.test`;
-      const run = start(['run', '--modparam', `node_hostname=${node}`, '--modparam', `amqp_connection=${AMQP_URL}`, '--metrics-port', String(port), 'script.js'], dir);
+      const run = startCli(['run', '--modparam', `node_hostname=${node}`, '--modparam', `amqp_connection=${AMQP_URL}`, '--metrics-port', String(port), 'script.js'], dir);
       runs.push(run);
-      expect(await run.exited).toEqual({ code: 1, signal: null });
+      expect(await run.exited).toMatchObject({ code: 1, signal: null });
       expect(run.output()).toMatch(/ERROR .*EADDRINUSE/);
       expect(run.output()).not.toContain(PASSWORD);
     } finally {

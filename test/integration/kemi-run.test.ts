@@ -6,42 +6,25 @@
  * kazoo_encode / kazoo_json / {kz.json.count} / $kzRK results; SIGTERM ends it within 5 s.
  * Runs dist/ (npm test builds it first).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type * as amqplib from 'amqplib';
 import { AMQP_URL, deleteEntities, openObserver, uniqueName, waitFor } from '../support/broker';
 import { KazooResponder } from '../support/kazoo-responder';
+import { requireBuiltCli, startCli, type CliRun } from '../support/cli-run';
 
-const BIN = resolve(__dirname, '../../bin/kazoo-amqp.js');
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-function start(args: string[], cwd: string): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((r) =>
-    child.on('exit', (code, signal) => r({ code, signal, at: Date.now() })),
-  );
-  return { child, output: () => text, exited };
-}
 
 let dir: string;
 let observer: { connection: amqplib.ChannelModel; channel: amqplib.Channel };
 const queues = new Set<string>();
 const exchanges = new Set<string>();
-let runs: Run[] = [];
+let runs: CliRun[] = [];
 let responders: KazooResponder[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(resolve(__dirname, '../../dist/lib/kemi/cli.js'))) throw new Error('dist/ is missing: run npm run build first');
+  requireBuiltCli();
   observer = await openObserver();
 });
 
@@ -129,7 +112,7 @@ function on_kazoo_event(evname) {
 `,
     );
 
-    const run = start(['run', '--cfg', 'kamailio.cfg', '-A', 'WITH_AMQP_INCLUDE', 'script.js'], dir);
+    const run = startCli(['run', '--cfg', 'kamailio.cfg', '-A', 'WITH_AMQP_INCLUDE', 'script.js'], dir);
     runs.push(run);
     await waitFor(() => run.output().includes('kazoo-amqp: running'), 15_000, 'the runner to start').catch((e: Error) => {
       throw new Error(`${e.message}; output:\n${run.output()}`);

@@ -25,6 +25,8 @@ export class TcpProxy {
   static async start(targetHost = '127.0.0.1', targetPort = 5672): Promise<TcpProxy> {
     const proxy = new TcpProxy(targetHost, targetPort);
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    // A test helper must never be what keeps the test runner's process alive.
+    proxy.server.unref();
     return proxy;
   }
 
