@@ -59,6 +59,8 @@ export class PresentityWriter {
   private readonly queue: Pending[] = [];
   private running = false;
   private closed = false;
+  /** Settles when the running pump has emptied the queue (close() waits on it, never polls). */
+  private idle: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly backend: StoreBackend,
@@ -74,7 +76,7 @@ export class PresentityWriter {
       if (!this.running) {
         this.running = true;
         // Deferred so that writes issued in the same turn of the event loop share a transaction.
-        setImmediate(() => void this.pump());
+        this.idle = new Promise<void>((done) => setImmediate(() => void this.pump().finally(done)));
       }
     });
   }
@@ -82,11 +84,19 @@ export class PresentityWriter {
   /** Lets queued writes finish, then closes the connection. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running) await new Promise((r) => setImmediate(r));
+    await this.idle;
     await this.backend.close();
   }
 
   private async pump(): Promise<void> {
+    try {
+      await this.drainQueue();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async drainQueue(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
@@ -101,7 +111,6 @@ export class PresentityWriter {
         }
       }
     }
-    this.running = false;
   }
 
   /** After a failed batch (rolled back as a whole): the same writes, each in its own transaction, in order. */
