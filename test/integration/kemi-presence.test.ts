@@ -4,31 +4,29 @@
  * consumed update to `KSR.kazoo.kazoo_pua_publish*`; the rows land in the presentity table, a
  * non-JSON payload gets −1, a database failure fails the event (logged). Runs dist/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type * as amqplib from 'amqplib';
 import Database from 'better-sqlite3';
 import { AMQP_URL, deleteEntities, openObserver, uniqueName, waitFor } from '../support/broker';
+import { requireBuiltCli, startCli, type CliRun } from '../support/cli-run';
 import { dialog, mwi, presence } from '../support/presence-sequence';
-
-const BIN = resolve(__dirname, '../../bin/kazoo-amqp.js');
 
 let dir: string;
 let observer: { connection: amqplib.ChannelModel; channel: amqplib.Channel };
 const queues = new Set<string>();
 const exchanges = new Set<string>();
-let child: ChildProcess | undefined;
+let run: CliRun | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(resolve(__dirname, '../../dist/lib/kemi/cli.js'))) throw new Error('dist/ is missing: run npm run build first');
+  requireBuiltCli();
   observer = await openObserver();
   dir = mkdtempSync(join(tmpdir(), 'kazoo-kemi-pua-'));
 });
 
 afterAll(async () => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
+  if (run && run.child.exitCode === null) run.child.kill('SIGKILL');
   await deleteEntities(observer.connection, queues, exchanges);
   await observer.connection.close();
   rmSync(dir, { recursive: true, force: true });
@@ -70,15 +68,12 @@ describe('kazoo_pua_publish* in kazoo-amqp run', () => {
         'modparam("app_jsdt", "load", "presence.js")',
       ].join('\n'),
     );
-    child = spawn(process.execPath, [BIN, 'run', '--cfg', join(dir, 'kamailio.cfg')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((r) => child?.on('exit', (code) => r(code)));
+    const cli = startCli(['run', '--cfg', join(dir, 'kamailio.cfg')], dir);
+    run = cli;
     const explain = (e: Error) => {
-      throw new Error(`${e.message}; output:\n${output}`);
+      throw new Error(`${e.message}; output:\n${cli.output()}`);
     };
-    await waitFor(() => output.includes('kazoo-amqp: running'), 15_000, 'the runner to start').catch(explain);
+    await waitFor(() => cli.output().includes('kazoo-amqp: running'), 15_000, 'the runner to start').catch(explain);
     // The subscription is declared before mod-init ends, and the runner reports running after it.
     const send = (body: unknown) => observer.channel.publish(inX, 'presence.update', Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
 
@@ -88,7 +83,8 @@ describe('kazoo_pua_publish* in kazoo-amqp run', () => {
     send({ ...presence('3003', 'online'), 'Event-Package': 'presence' });
     send({ 'Event-Category': 'presence', 'Event-Package': 'bad' });
 
-    await waitFor(() => (output.match(/pua-rc /g) ?? []).length >= 5, 15_000, 'five pua results').catch(explain);
+    await waitFor(() => (cli.output().match(/pua-rc /g) ?? []).length >= 5, 15_000, 'five pua results').catch(explain);
+    const output = cli.output();
     expect(output).toContain('pua-rc dialog 1');
     expect(output).toContain('pua-rc message-summary 1');
     expect(output).toContain('pua-rc presence 1');
@@ -117,7 +113,7 @@ describe('kazoo_pua_publish* in kazoo-amqp run', () => {
       { username: '3003', domain: 'example.com', event: 'presence' },
     ]);
 
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(0);
   });
 });
