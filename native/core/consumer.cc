@@ -371,25 +371,10 @@ void Consumer::deliver(const ContentAssembler::Message& message) {
   rules.event_key = state.sub.event_key;
   rules.event_subkey = state.sub.event_subkey;
   rules.worker_key_field = state.sub.consistent_worker_key;
-  DeliveryView view = augment_delivery(message.body, rules);
-  Event event;
-  event.type = EventType::Delivery;
+  Event event = delivery_event(message, augment_delivery(message.body, rules));
   event.sub_id = found->second;
   event.epoch = state.epoch;
   event.delivery_tag = message.delivery_tag;
-  event.redelivered = message.redelivered;
-  event.exchange = message.exchange;
-  if (view.valid) {
-    event.payload = std::move(view.payload);
-    event.category = std::move(view.category);
-    event.name = std::move(view.name);
-    event.worker_key = view.worker_key.empty() ? message.routing_key : std::move(view.worker_key);
-  } else {
-    event.has_payload = false;
-    event.raw = message.body;
-    event.worker_key = message.routing_key;
-  }
-  event.routing_key = message.routing_key;
   ctx_.emit(std::move(event));
 }
 

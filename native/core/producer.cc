@@ -407,20 +407,8 @@ void Producer::on_reply(const ContentAssembler::Message& message) {
   }
   // A late or unknown reply: the module delivers it as an ordinary consumer event.
   if (!options_.deliver_late_replies) return;
-  Event event;
-  event.type = EventType::Delivery;
+  Event event = delivery_event(message, std::move(view));
   event.sub_id = 0;
-  event.exchange = message.exchange;
-  if (view.valid) {
-    event.payload = std::move(view.payload);
-    event.category = std::move(view.category);
-    event.name = std::move(view.name);
-  } else {
-    event.has_payload = false;
-    event.raw = message.body;
-  }
-  event.worker_key = message.routing_key;
-  event.routing_key = message.routing_key;
   ctx_.emit(std::move(event));
 }
 

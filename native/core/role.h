@@ -11,6 +11,7 @@
 
 #include "core/connection.h"
 #include "core/messages.h"
+#include "core/payload/kazoo_payload.h"
 #include "core/session.h"
 #include "core/wire.h"
 
@@ -113,5 +114,27 @@ class ContentAssembler {
  private:
   std::unordered_map<uint16_t, Message> partial_;
 };
+
+/// The Delivery event of a consumed message (a subscription's, or a late reply's with sub_id 0):
+/// the augmented payload when it is a JSON object, else the raw body; the worker key defaults to
+/// the routing key. The caller sets the subscription fields.
+inline Event delivery_event(const ContentAssembler::Message& message, DeliveryView&& view) {
+  Event event;
+  event.type = EventType::Delivery;
+  event.redelivered = message.redelivered;
+  event.exchange = message.exchange;
+  event.routing_key = message.routing_key;
+  if (view.valid) {
+    event.payload = std::move(view.payload);
+    event.category = std::move(view.category);
+    event.name = std::move(view.name);
+    event.worker_key = view.worker_key.empty() ? message.routing_key : std::move(view.worker_key);
+  } else {
+    event.has_payload = false;
+    event.raw = message.body;
+    event.worker_key = message.routing_key;
+  }
+  return event;
+}
 
 }  // namespace kazoo::core

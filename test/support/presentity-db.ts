@@ -9,22 +9,13 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import * as mysql from 'mysql2/promise';
 import { Client } from 'pg';
+import type { PresentityRow } from '../../lib/presence/types';
 
 export const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
-/** A stored row with the body as text, as tests compare them. */
-export interface StoredRow {
-  event: string;
-  domain: string;
-  username: string;
-  etag: string;
-  sender: string;
-  body: string;
-  received_time: number;
-  expires: number;
-  priority: number;
-}
+/** A stored row with the body as text, as tests compare them: the library's row shape. */
+export type StoredRow = PresentityRow;
 
 /** One backend under test. */
 export interface TestDb {
