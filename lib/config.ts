@@ -183,6 +183,11 @@ export const PARAMS = {
     'deliver',
     'A query reply that arrives after its timeout is delivered as a consumer event, as in the module, or dropped.',
   ),
+  query_stack_traces: ours(
+    flag,
+    0,
+    "A failed `query()` rejects with an error whose stack is the `query()` call's (1) or the library's reply handling (0). Capturing a stack costs 5 to 12 µs per query on a 2-core VM, about a fifth of a query's client CPU (docs/performance.md); the message names the exchange and routing key either way. Turn it on while debugging.",
+  ),
   requeue_on_error: ours(
     flag,
     0,

@@ -15,9 +15,21 @@ export interface OperationTarget {
 interface Waiter {
   resolve: (value: unknown) => void;
   reject: (error: KazooError) => void;
-  /** Stack of the call that created the operation (queries), used for its rejection. */
+  // (The CheckedSend of a publish or query serves as its target as is: one object less per call.)
+  /** Stack of the call that created the operation (queries with query_stack_traces), used for its rejection. */
   site?: { stack?: string };
   target?: OperationTarget;
+  /** A query (settled by its reply) rather than a publish (settled by its confirm). */
+  query: boolean;
+}
+
+// The executor of every tracked promise: a module-level function hands its settle functions over
+// without allocating a closure per call (a publish is the hot path).
+let capturedResolve: (value: unknown) => void = () => undefined;
+let capturedReject: (error: KazooError) => void = () => undefined;
+function capture(resolve: (value: unknown) => void, reject: (error: KazooError) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 /** Command ids and the promises waiting on them. */
@@ -32,11 +44,14 @@ export class PendingOperations {
     return id;
   }
 
-  /** A promise settled when command `id` is reported; `site` and `target` shape its rejection. */
-  track(id: number, site?: { stack?: string }, target?: OperationTarget): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.waiters.set(id, { resolve, reject, site, target });
-    });
+  /**
+   * A promise settled when command `id` is reported; `target` (where a publish or query went)
+   * and `site` (the caller's stack) shape its rejection.
+   */
+  track(id: number, target?: OperationTarget, query = false, site?: { stack?: string }): Promise<unknown> {
+    const promise = new Promise(capture);
+    this.waiters.set(id, { resolve: capturedResolve, reject: capturedReject, site, target, query });
+    return promise;
   }
 
   /**
@@ -60,7 +75,8 @@ export class PendingOperations {
 
   /** Where command `id` went, if it is pending and has a target. */
   target(id: number): OperationTarget | undefined {
-    return this.waiters.get(id)?.target;
+    const t = this.waiters.get(id)?.target;
+    return t && { exchange: t.exchange, routingKey: t.routingKey };
   }
 
   /** True while command `id` waits for its outcome. */
@@ -76,8 +92,8 @@ export class PendingOperations {
     waiter.resolve(value);
   }
 
-  /** What command `id` is (a publish has a target and no call site), if it is pending. */
-  waiter(id: number): { readonly target?: unknown; readonly site?: unknown } | undefined {
+  /** What command `id` is (publishes and queries have a target), if it is pending. */
+  waiter(id: number): { readonly target?: unknown; readonly query: boolean } | undefined {
     return this.waiters.get(id);
   }
 
@@ -91,7 +107,7 @@ export class PendingOperations {
       const waiter = this.waiters.get(id);
       if (!waiter) continue;
       this.waiters.delete(id);
-      if (waiter.target && !waiter.site) recorder.publishConfirmed(serverId, id);
+      if (waiter.target && !waiter.query) recorder.publishConfirmed(serverId, id);
       waiter.resolve(undefined);
     }
   }
@@ -101,7 +117,8 @@ export class PendingOperations {
     const waiter = this.waiters.get(id);
     if (!waiter) return;
     this.waiters.delete(id);
-    const error = KazooError.from(waiter.target ? { ...waiter.target, ...failure } : failure);
+    const t = waiter.target;
+    const error = KazooError.from(t ? { exchange: t.exchange, routingKey: t.routingKey, ...failure } : failure);
     const site = waiter.site;
     if (site) {
       // Async rejections carry the caller's stack, not the batch callback's; formatted only when

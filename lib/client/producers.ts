@@ -41,24 +41,23 @@ export class Producers {
       if (!link) throw this.state.notConnected();
     }
     const id = this.pending.allocateId();
-    const promise = this.pending.track(id, undefined, { exchange: send.exchange, routingKey: send.routingKey });
-    this.issue(id, send, () => link.connection.publish(id, send.exchange, key, send.text, send.headers));
-    this.recorder.sent(link.endpoint.serverId, id, false);
+    const promise = this.pending.track(id, send);
+    this.hand(link, id, send, key, false);
     return promise as Promise<void>;
   }
 
   /**
-   * Queries with `send` and resolves with the correlated reply; `site` holds the caller's stack.
+   * Queries with `send` and resolves with the correlated reply; `site` holds the caller's stack
+   * (query_stack_traces) for the rejection.
    * @throws KazooError NOT_CONNECTED.
    */
-  query(send: CheckedSend, site: { stack?: string }): Promise<KazooReply> {
+  query(send: CheckedSend, site: { stack?: string } | undefined): Promise<KazooReply> {
     if (!this.state.accepting()) throw this.state.notConnected();
     const link = this.links.primaryProducer();
     if (!link) throw this.state.notConnected();
     const id = this.pending.allocateId();
-    const promise = this.pending.track(id, site, { exchange: send.exchange, routingKey: send.routingKey });
-    this.issue(id, send, () => link.connection.query(id, send.exchange, send.routingKey, send.text, send.headers, send.timeoutMs));
-    this.recorder.sent(link.endpoint.serverId, id, true);
+    const promise = this.pending.track(id, send, true, site);
+    this.hand(link, id, send, send.routingKey, true);
     return promise as Promise<KazooReply>;
   }
 
@@ -77,14 +76,16 @@ export class Producers {
   }
 
   /**
-   * Runs the native call of operation `id`. The queue to the I/O thread is bounded: `call`
-   * returns false when it is full (the broker is not reading), and the operation is refused at
+   * Hands publish or query `id` to `link`'s I/O thread (routing key `key`). The queue to the I/O
+   * thread is bounded: when it is full (the broker is not reading) the operation is refused at
    * once with PUBLISH_BUFFER_FULL instead of growing memory without bound.
    */
-  private issue(id: number, send: CheckedSend, call: () => boolean): void {
+  private hand(link: Link, id: number, send: CheckedSend, key: string, isQuery: boolean): void {
     let queued: boolean;
     try {
-      queued = call();
+      queued = isQuery
+        ? link.connection.query(id, send.exchange, key, send.text, send.headers, send.timeoutMs)
+        : link.connection.publish(id, send.exchange, key, send.text, send.headers);
     } catch (error) {
       this.pending.forget(id);
       throw error;
@@ -96,6 +97,7 @@ export class Producers {
         routingKey: send.routingKey,
       });
     }
+    this.recorder.sent(link.endpoint.serverId, id, isQuery);
   }
 
   /** consumer://<server-id>/<routing-key>: reply through the broker a message came from. */

@@ -58,10 +58,10 @@ interface RouteSeries {
   duration: LatencyHistogram;
 }
 
-/** A pending operation as the client keeps it: publishes have a target, queries also a call site. */
+/** A pending operation as the client keeps it: publishes and queries have a target. */
 interface WaiterShape {
   target?: unknown;
-  site?: unknown;
+  query?: boolean;
 }
 
 /** What a failure record carries that tells a nack from other refusals. */
@@ -219,7 +219,7 @@ export class StatsRecorder {
   failed(serverId: number, id: number, waiter: WaiterShape | undefined, failure: FailureShape): void {
     if (waiter === undefined || waiter.target === undefined) return;
     const c = this.servers[serverId - 1].c;
-    if (waiter.site !== undefined) {
+    if (waiter.query === true) {
       c[Q_FAILED]++;
       return;
     }

@@ -134,7 +134,7 @@ bool Connection::wait_sync(std::chrono::steady_clock::time_point deadline, Event
 }
 
 void Connection::push_done(uint32_t id) {
-  done_.push(std::move(id));
+  done_.push(id);
   events_unannounced_ = true;
 }
 

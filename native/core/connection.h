@@ -15,6 +15,7 @@
 
 #include "core/messages.h"
 #include "core/mpsc_queue.h"
+#include "core/spsc_queue.h"
 
 namespace kazoo::core {
 
@@ -91,8 +92,10 @@ class Connection {
   NotifyFn notify_;
   MpscQueue<Command> commands_;
   MpscQueue<Event> events_;
-  MpscQueue<uint32_t> done_;  // a full Event per confirmed publish would be mostly empty strings
-  int wake_fd_ = -1;          // eventfd the I/O thread polls beside the socket
+  // A full Event per confirmed publish would be mostly empty strings; the I/O thread is the only
+  // producer and the drain the only consumer.
+  SpscQueue<uint32_t> done_;
+  int wake_fd_ = -1;  // eventfd the I/O thread polls beside the socket
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> js_scheduled_{false};
   std::atomic<bool> close_posted_{false};

@@ -174,7 +174,7 @@ void Consumer::declare(uint32_t sub_id, bool after_reconnect) {
   d->steps.push_back(
       call([this, ch, prefetch](RpcDone done) { ctx_.session.basic_qos(ch, prefetch, std::move(done)); }));
   d->steps.push_back([this, ch](const DP& decl) {
-    ctx_.session.basic_consume(ch, decl->queue_name, false, [this, decl](const RpcResult& r) {
+    ctx_.session.basic_consume(ch, decl->queue_name, false, false, [this, decl](const RpcResult& r) {
       if (!r.ok) return give_up(decl, r.failure);
       decl->consumer_tag = string_of(static_cast<amqp_basic_consume_ok_t*>(r.decoded)->consumer_tag);
       declared(decl);

@@ -1,11 +1,15 @@
 // Encodes AMQP frames into the connection's output buffer (see frame_writer.h).
 #include "core/frame_writer.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace kazoo::core {
 namespace {
 constexpr uint8_t kFrameMethod = 1;
 constexpr uint8_t kFrameHeader = 2;
 constexpr uint8_t kFrameBody = 3;
+constexpr uint8_t kFrameHeartbeat = 8;
 constexpr uint8_t kFrameEnd = 0xCE;
 constexpr uint16_t kBasicClass = 60;
 constexpr uint16_t kBasicPublish = 40;
@@ -14,116 +18,126 @@ constexpr uint16_t kBasicNack = 120;
 constexpr uint16_t kFlagContentType = 0x8000;
 constexpr uint16_t kFlagHeaders = 0x2000;
 constexpr std::string_view kContentType = "application/json";
+// Frame type, channel and size before the payload, the end marker after it.
+constexpr size_t kFrameOverhead = 8;
+
+// Big-endian writers that advance the pointer: each frame is sized first and then written
+// straight into the buffer.
+inline void put8(char*& p, uint8_t v) { *p++ = static_cast<char>(v); }
+inline void put16(char*& p, uint16_t v) {
+  put8(p, static_cast<uint8_t>(v >> 8));
+  put8(p, static_cast<uint8_t>(v));
+}
+inline void put32(char*& p, uint32_t v) {
+  put16(p, static_cast<uint16_t>(v >> 16));
+  put16(p, static_cast<uint16_t>(v));
+}
+inline void put64(char*& p, uint64_t v) {
+  put32(p, static_cast<uint32_t>(v >> 32));
+  put32(p, static_cast<uint32_t>(v));
+}
+inline void put_bytes(char*& p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  p += s.size();
+}
+// Callers guarantee <= 255 bytes (validated in lib/ and by the exchange/routing-key checks).
+inline void put_shortstr(char*& p, std::string_view s) {
+  put8(p, static_cast<uint8_t>(s.size()));
+  put_bytes(p, s);
+}
+inline void frame_start(char*& p, uint8_t type, uint16_t channel, size_t payload_size) {
+  put8(p, type);
+  put16(p, channel);
+  put32(p, static_cast<uint32_t>(payload_size));
+}
 }  // namespace
 
-void FrameWriter::u16(uint16_t v) {
-  u8(static_cast<uint8_t>(v >> 8));
-  u8(static_cast<uint8_t>(v));
+void FrameWriter::grow(size_t n) {
+  const size_t capacity = std::max<size_t>({4096, capacity_ * 2, size_ + n});
+  std::unique_ptr<char[]> bigger(new char[capacity]);
+  if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
+  data_ = std::move(bigger);
+  capacity_ = capacity;
 }
 
-void FrameWriter::u32(uint32_t v) {
-  u16(static_cast<uint16_t>(v >> 16));
-  u16(static_cast<uint16_t>(v));
-}
-
-void FrameWriter::u64(uint64_t v) {
-  u32(static_cast<uint32_t>(v >> 32));
-  u32(static_cast<uint32_t>(v));
-}
-
-void FrameWriter::shortstr(std::string_view s) {
-  // Callers guarantee <= 255 bytes (validated in lib/ and by the exchange/routing-key checks).
-  u8(static_cast<uint8_t>(s.size()));
-  buffer_.append(s.data(), s.size());
-}
-
-void FrameWriter::longstr(std::string_view s) {
-  u32(static_cast<uint32_t>(s.size()));
-  buffer_.append(s.data(), s.size());
-}
-
-size_t FrameWriter::begin_frame(uint8_t type, uint16_t channel) {
-  u8(type);
-  u16(channel);
-  size_t size_at = buffer_.size();
-  u32(0);  // patched by end_frame
-  return size_at;
-}
-
-void FrameWriter::end_frame(size_t size_at) {
-  uint32_t size = static_cast<uint32_t>(buffer_.size() - size_at - 4);
-  buffer_[size_at] = static_cast<char>(size >> 24);
-  buffer_[size_at + 1] = static_cast<char>(size >> 16);
-  buffer_[size_at + 2] = static_cast<char>(size >> 8);
-  buffer_[size_at + 3] = static_cast<char>(size);
-  u8(kFrameEnd);
+void FrameWriter::consume(size_t n) {
+  n = std::min(n, size_);
+  std::memmove(data_.get(), data_.get() + n, size_ - n);
+  size_ -= n;
 }
 
 void FrameWriter::publish(uint16_t channel, std::string_view exchange, std::string_view routing_key,
                           const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
                           uint32_t frame_max) {
-  buffer_.reserve(buffer_.size() + body.size() + exchange.size() + routing_key.size() + 64);
-  size_t at = begin_frame(kFrameMethod, channel);
-  u16(kBasicClass);
-  u16(kBasicPublish);
-  u16(0);  // reserved (ticket)
-  shortstr(exchange);
-  shortstr(routing_key);
-  u8(0);  // mandatory = false, immediate = false
-  end_frame(at);
+  const size_t method_size = 2 + 2 + 2 + 1 + exchange.size() + 1 + routing_key.size() + 1;
+  const size_t header_size = header_frame_size(headers);
+  const size_t chunk = frame_max > kFrameOverhead ? frame_max - kFrameOverhead : body.size();
+  const size_t body_frames = body.empty() ? 0 : (body.size() + chunk - 1) / chunk;
+  char* p = extend(method_size + header_size + body.size() + (2 + body_frames) * kFrameOverhead);
 
-  at = begin_frame(kFrameHeader, channel);
-  u16(kBasicClass);
-  u16(0);  // weight
-  u64(body.size());
-  u16(headers.empty() ? kFlagContentType : static_cast<uint16_t>(kFlagContentType | kFlagHeaders));
-  shortstr(kContentType);
+  frame_start(p, kFrameMethod, channel, method_size);
+  put16(p, kBasicClass);
+  put16(p, kBasicPublish);
+  put16(p, 0);  // reserved (ticket)
+  put_shortstr(p, exchange);
+  put_shortstr(p, routing_key);
+  put8(p, 0);  // mandatory = false, immediate = false
+  put8(p, kFrameEnd);
+
+  frame_start(p, kFrameHeader, channel, header_size);
+  put16(p, kBasicClass);
+  put16(p, 0);  // weight
+  put64(p, body.size());
+  put16(p, headers.empty() ? kFlagContentType : static_cast<uint16_t>(kFlagContentType | kFlagHeaders));
+  put_shortstr(p, kContentType);
   if (!headers.empty()) {
-    size_t table_at = buffer_.size();
-    u32(0);
+    size_t table_size = 0;
+    for (const auto& [key, value] : headers) table_size += 1 + key.size() + 1 + 4 + value.size();
+    put32(p, static_cast<uint32_t>(table_size));
     for (const auto& [key, value] : headers) {
-      shortstr(key);
-      u8('S');  // long string, as the module sends header values
-      longstr(value);
+      put_shortstr(p, key);
+      put8(p, 'S');  // long string, as the module sends header values
+      put32(p, static_cast<uint32_t>(value.size()));
+      put_bytes(p, value);
     }
-    uint32_t table_size = static_cast<uint32_t>(buffer_.size() - table_at - 4);
-    buffer_[table_at] = static_cast<char>(table_size >> 24);
-    buffer_[table_at + 1] = static_cast<char>(table_size >> 16);
-    buffer_[table_at + 2] = static_cast<char>(table_size >> 8);
-    buffer_[table_at + 3] = static_cast<char>(table_size);
   }
-  end_frame(at);
+  put8(p, kFrameEnd);
 
-  const size_t chunk = frame_max > 8 ? frame_max - 8 : body.size();
   for (size_t offset = 0; offset < body.size(); offset += chunk) {
-    at = begin_frame(kFrameBody, channel);
     std::string_view part = body.substr(offset, chunk);
-    buffer_.append(part.data(), part.size());
-    end_frame(at);
+    frame_start(p, kFrameBody, channel, part.size());
+    put_bytes(p, part);
+    put8(p, kFrameEnd);
   }
 }
 
 void FrameWriter::heartbeat() {
-  end_frame(begin_frame(8, 0));  // frame type 8, channel 0, empty payload
+  char* p = extend(kFrameOverhead);
+  frame_start(p, kFrameHeartbeat, 0, 0);
+  put8(p, kFrameEnd);
 }
 
-void FrameWriter::protocol_header() { buffer_.append("AMQP\x00\x00\x09\x01", 8); }
+void FrameWriter::protocol_header() {
+  char* p = extend(8);
+  put_bytes(p, std::string_view("AMQP\x00\x00\x09\x01", 8));
+}
 
 bool FrameWriter::method(uint16_t channel, amqp_method_number_t id, void* decoded) {
-  const size_t frame_at = buffer_.size();
-  size_t at = begin_frame(kFrameMethod, channel);
-  u32(id);
-  const size_t args_at = buffer_.size();
   constexpr size_t kRoom = 64 * 1024;  // far more than any method we send
-  buffer_.resize(args_at + kRoom);
-  amqp_bytes_t room{kRoom, &buffer_[args_at]};
+  const size_t frame_at = size_;
+  char* p = extend(7 + 4 + kRoom + 1);
+  char* args = p + 7 + 4;
+  amqp_bytes_t room{kRoom, args};
   int n = amqp_encode_method(id, decoded, room);
   if (n < 0) {
-    buffer_.resize(frame_at);
+    size_ = frame_at;
     return false;
   }
-  buffer_.resize(args_at + static_cast<size_t>(n));
-  end_frame(at);
+  frame_start(p, kFrameMethod, channel, 4 + static_cast<size_t>(n));
+  put32(p, id);
+  p += n;
+  put8(p, kFrameEnd);
+  size_ = static_cast<size_t>(p - data_.get());
   return true;
 }
 
@@ -136,22 +150,24 @@ size_t FrameWriter::header_frame_size(const std::vector<std::pair<std::string, s
   return size;
 }
 
-void FrameWriter::ack(uint16_t channel, uint64_t delivery_tag) {
-  size_t at = begin_frame(kFrameMethod, channel);
-  u16(kBasicClass);
-  u16(kBasicAck);
-  u64(delivery_tag);
-  u8(0);  // multiple = false
-  end_frame(at);
+void FrameWriter::ack(uint16_t channel, uint64_t delivery_tag, bool multiple) {
+  char* p = extend(kFrameOverhead + 13);
+  frame_start(p, kFrameMethod, channel, 13);
+  put16(p, kBasicClass);
+  put16(p, kBasicAck);
+  put64(p, delivery_tag);
+  put8(p, multiple ? 0x01 : 0x00);
+  put8(p, kFrameEnd);
 }
 
 void FrameWriter::nack(uint16_t channel, uint64_t delivery_tag, bool requeue) {
-  size_t at = begin_frame(kFrameMethod, channel);
-  u16(kBasicClass);
-  u16(kBasicNack);
-  u64(delivery_tag);
-  u8(requeue ? 0x02 : 0x00);  // bit 0 multiple = false, bit 1 requeue
-  end_frame(at);
+  char* p = extend(kFrameOverhead + 13);
+  frame_start(p, kFrameMethod, channel, 13);
+  put16(p, kBasicClass);
+  put16(p, kBasicNack);
+  put64(p, delivery_tag);
+  put8(p, requeue ? 0x02 : 0x00);  // bit 0 multiple = false, bit 1 requeue
+  put8(p, kFrameEnd);
 }
 
 }  // namespace kazoo::core

@@ -7,6 +7,7 @@
 #include <amqp.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,12 +17,17 @@ namespace kazoo::core {
 
 class FrameWriter {
  public:
+  FrameWriter() = default;
+  FrameWriter(const FrameWriter&) = delete;
+  FrameWriter& operator=(const FrameWriter&) = delete;
+
   /// basic.publish (mandatory = immediate = false) + content header with content_type
   /// application/json and optional long-string headers + body frames of at most frame_max - 8.
   void publish(uint16_t channel, std::string_view exchange, std::string_view routing_key,
                const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
                uint32_t frame_max);
-  void ack(uint16_t channel, uint64_t delivery_tag);
+  /// basic.ack; `multiple` acknowledges every earlier unacknowledged tag of the channel too.
+  void ack(uint16_t channel, uint64_t delivery_tag, bool multiple = false);
   void nack(uint16_t channel, uint64_t delivery_tag, bool requeue);
   void heartbeat();
   /// The protocol header that opens a connection ("AMQP" 0 0 9 1).
@@ -32,24 +38,27 @@ class FrameWriter {
   /// against frame_max before anything is queued).
   static size_t header_frame_size(const std::vector<std::pair<std::string, std::string>>& headers);
 
-  bool empty() const { return buffer_.empty(); }
-  size_t size() const { return buffer_.size(); }
-  const char* data() const { return buffer_.data(); }
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  const char* data() const { return data_.get(); }
   /// Drops the first n bytes (after a partial write).
-  void consume(size_t n) { buffer_.erase(0, n); }
-  void clear() { buffer_.clear(); }
+  void consume(size_t n);
+  void clear() { size_ = 0; }
 
  private:
-  size_t begin_frame(uint8_t type, uint16_t channel);
-  void end_frame(size_t size_at);
-  void u8(uint8_t v) { buffer_.push_back(static_cast<char>(v)); }
-  void u16(uint16_t v);
-  void u32(uint32_t v);
-  void u64(uint64_t v);
-  void shortstr(std::string_view s);
-  void longstr(std::string_view s);
+  /// n more bytes at the end, left uninitialised for the caller to fill: frames are written
+  /// through a pointer, without a capacity check per byte or zero-filling first.
+  char* extend(size_t n) {
+    if (capacity_ - size_ < n) grow(n);
+    char* at = data_.get() + size_;
+    size_ += n;
+    return at;
+  }
+  void grow(size_t n);
 
-  std::string buffer_;
+  std::unique_ptr<char[]> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
 };
 
 }  // namespace kazoo::core

@@ -54,6 +54,7 @@ class IoLoop {
   bool drop_requested_ = false;
   Clock::time_point last_recv_{};
   Clock::time_point last_heartbeat_sent_{};
+  Clock::time_point reads_resume_at_{};  // the socket's input waits until then (kReadCoalesce)
   std::minstd_rand jitter_;
 };
 

@@ -29,6 +29,7 @@ class PendingQueries {
   /// Removes and returns the entry for a reply's Msg-ID.
   std::optional<Entry> take(const std::string& msg_id);
   bool contains(const std::string& msg_id) const { return table_.count(msg_id) != 0; }
+  bool empty() const { return table_.empty(); }
   /// Calls on_timeout(entry) for every entry whose deadline has passed, and removes it.
   void expire(Clock::time_point now, const std::function<void(const Entry&)>& on_timeout);
   /// Earliest live deadline, if any.

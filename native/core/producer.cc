@@ -7,7 +7,8 @@
 namespace kazoo::core {
 namespace {
 constexpr size_t kOutHighWater = 8u << 20;
-constexpr uint16_t kReplyPrefetch = 256;
+// Unconfirmed publishes from which confirms are read in batches (may_coalesce_reads).
+constexpr size_t kCoalesceInFlight = 64;
 const Clock::time_point kNever = Clock::time_point::max();
 }  // namespace
 
@@ -99,8 +100,9 @@ void Producer::setup_reply_queue() {
   for (int i = 0; i < options_.max_channels; ++i)
     ctx_.session.queue_bind(ch, reply_queue_, "targeted", server_ids_[static_cast<size_t>(i)], false,
                             step("bind reply queue"));
-  ctx_.session.basic_qos(ch, kReplyPrefetch, step("qos on reply queue"));
-  ctx_.session.basic_consume(ch, reply_queue_, true, step("consume reply queue"));
+  // no_ack, as the module consumes its targeted queues: a reply is taken off the socket by this
+  // thread at once, so acking each one would only cost a frame and broker work per query.
+  ctx_.session.basic_consume(ch, reply_queue_, true, true, step("consume reply queue"));
 }
 
 void Producer::setup_step_done() {
@@ -301,6 +303,16 @@ void Producer::after_io() {
 
 bool Producer::accepting_commands() const { return ctx_.wire.output_backlog() < kOutHighWater; }
 
+bool Producer::may_coalesce_reads() const {
+  // A burst of confirmed publishes (many in flight, as a sender keeping a window open has):
+  // their confirms may wait a moment to be read together. Never while a query waits for its
+  // reply, and never for a few publishes, whose senders may await each one.
+  if (!options_.confirms || !pending_.empty()) return false;
+  size_t in_flight = 0;
+  for (const auto& state : channels_) in_flight += state.unconfirmed.size();
+  return in_flight >= kCoalesceInFlight;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Frames
 
@@ -308,10 +320,7 @@ void Producer::on_frame(const InFrame& frame) {
   if (frame.type == AMQP_FRAME_HEADER || frame.type == AMQP_FRAME_BODY) {
     ContentAssembler::Message message;
     if (!content_.feed(frame, &message)) return;
-    if (message.method == AMQP_BASIC_DELIVER_METHOD && message.channel == control_channel()) {
-      ctx_.wire.out().ack(message.channel, message.delivery_tag);
-      on_reply(message);
-    }
+    if (message.method == AMQP_BASIC_DELIVER_METHOD && message.channel == control_channel()) on_reply(message);
     return;  // a basic.return (mandatory is never set) is dropped
   }
   if (frame.type != AMQP_FRAME_METHOD) return;
@@ -503,10 +512,15 @@ bool Producer::next_deadline(Clock::time_point* when) const {
 }
 
 bool Producer::settling() const {
+  // Publishes still waiting for their exchange check count too: close() right after a first
+  // publish to an exchange must not answer them CLOSED while the check is one round trip away.
+  for (const auto& [exchange, parked] : awaiting_check_)
+    for (const auto& out : parked)
+      if (!out.is_query) return true;
   for (const auto& state : channels_)
     for (const auto& [tag, out] : state.unconfirmed)
       if (!out.is_query) return true;
-  return false;  // publishes still waiting for their exchange check are answered CLOSED
+  return false;
 }
 
 void Producer::on_closed(const std::string& reason, bool stopping) {

@@ -34,6 +34,7 @@ class Producer final : public Role {
   bool settling() const override;
   void finish() override;
   bool accepting_commands() const override;
+  bool may_coalesce_reads() const override;
   void on_channel_closed(uint16_t channel, const Failure& failure) override;
   void on_blocked(bool blocked, const std::string& reason) override;
 
@@ -98,7 +99,6 @@ class Producer final : public Role {
   std::deque<std::pair<uint64_t, uint32_t>> written_waiters_;
   PendingQueries pending_;
   ContentAssembler content_;
-  uint64_t reply_ack_tag_ = 0;
 };
 
 }  // namespace kazoo::core

@@ -77,6 +77,10 @@ class Role : public Session::Listener {
   virtual void finish() = 0;
   /// Output backlog above which commands wait (back-pressure while the broker is not reading).
   virtual bool accepting_commands() const = 0;
+  /// Whether the loop may leave the socket unread for a moment after a read (see IoLoop::run):
+  /// only while nothing read in that moment is waited for by a person (no query pending, no
+  /// delivery), so that each wake-up of both threads carries a batch instead of a few frames.
+  virtual bool may_coalesce_reads() const { return false; }
 };
 
 /// Collects a message's content frames (deliver method, header, body fragments) per channel.

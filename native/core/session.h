@@ -87,7 +87,8 @@ class Session {
   void queue_bind(uint16_t channel, const std::string& queue, const std::string& exchange, const std::string& key,
                   bool unbind, RpcDone done);
   void basic_qos(uint16_t channel, uint16_t prefetch, RpcDone done);
-  void basic_consume(uint16_t channel, const std::string& queue, bool exclusive, RpcDone done);
+  /// no_ack: the broker counts each delivery acknowledged once sent (no basic.ack, no prefetch).
+  void basic_consume(uint16_t channel, const std::string& queue, bool exclusive, bool no_ack, RpcDone done);
   void basic_cancel(uint16_t channel, const std::string& consumer_tag, RpcDone done);
 
  private:

@@ -128,13 +128,13 @@ void Session::basic_qos(uint16_t channel, uint16_t prefetch, RpcDone done) {
   call(channel, AMQP_BASIC_QOS_METHOD, &args, std::move(done));
 }
 
-void Session::basic_consume(uint16_t channel, const std::string& queue, bool exclusive, RpcDone done) {
+void Session::basic_consume(uint16_t channel, const std::string& queue, bool exclusive, bool no_ack, RpcDone done) {
   amqp_basic_consume_t args;
   args.ticket = 0;
   args.queue = bytes_of(queue);
   args.consumer_tag = amqp_empty_bytes;
   args.no_local = 0;
-  args.no_ack = 0;
+  args.no_ack = no_ack;
   args.exclusive = exclusive;
   args.nowait = 0;
   args.arguments = amqp_empty_table;
