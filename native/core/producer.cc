@@ -33,11 +33,13 @@ void Producer::on_open(bool /*after_reconnect*/) {
   setup_failure_.clear();
   known_exchanges_.clear();
   channels_.assign(static_cast<size_t>(options_.max_channels), PublishChannel{});
-  if (ctx_.session.channel_max() < probe_channel()) {
-    setup_failed("broker channel_max " + std::to_string(ctx_.session.channel_max()) +
-                 " is below amqp_max_channels + 2");
+  const uint16_t last_channel = has_query_channel() ? query_channel() : probe_channel();
+  if (ctx_.session.channel_max() < last_channel) {
+    setup_failed("broker channel_max " + std::to_string(ctx_.session.channel_max()) + " is below amqp_max_channels + " +
+                 std::to_string(last_channel - options_.max_channels));
     return;
   }
+  query_channel_open_ = false;
   setup_waiting_ = 1;  // released at the end, so that an early answer cannot finish the setup
   for (int ch = 1; ch <= options_.max_channels; ++ch) {
     ++setup_waiting_;
@@ -54,7 +56,20 @@ void Producer::on_open(bool /*after_reconnect*/) {
     setup_step_done();
   });
   if (options_.primary) setup_reply_queue();
+  if (has_query_channel()) open_query_channel(true);
   setup_step_done();
+}
+
+void Producer::open_query_channel(bool during_setup) {
+  if (during_setup) ++setup_waiting_;
+  ctx_.session.channel_open(query_channel(), [this, during_setup](const RpcResult& r) {
+    if (!r.ok) {
+      if (during_setup) return setup_failed(r.failure.message);
+      return ctx_.drop("cannot reopen the query channel: " + r.failure.message);
+    }
+    query_channel_open_ = true;
+    if (during_setup) setup_step_done();
+  });
 }
 
 void Producer::open_publish_channel(int channel) {
@@ -229,6 +244,12 @@ void Producer::send(Outgoing&& out) {
       check_queue_.push_back(it->first);
       check_next_exchange();
     }
+    return;
+  }
+  if (out.is_query && query_channel_open_) {
+    // Settled by its reply (pending_), or by its deadline; no confirm on this channel.
+    ctx_.wire.out().publish(query_channel(), out.exchange, out.routing_key, out.headers, out.body,
+                            ctx_.session.frame_max());
     return;
   }
   int channel = next_channel(out.channel_index);
@@ -462,7 +483,23 @@ void Producer::on_channel_closed(uint16_t channel, const Failure& failure) {
     });
     return;
   }
-  if (channel == control_channel()) ctx_.drop("reply queue lost: " + failure.message);
+  if (channel == control_channel()) {
+    ctx_.drop("reply queue lost: " + failure.message);
+    return;
+  }
+  if (has_query_channel() && channel == query_channel()) {
+    // The broker refused a query's publish (say, an exchange deleted after its check). Queries
+    // written after it on this channel were discarded with it and end with QUERY_TIMEOUT; the
+    // refusal itself is reported here. Until the channel is back, queries go out on the confirm
+    // channels.
+    query_channel_open_ = false;
+    Event event;
+    event.type = EventType::Error;
+    event.error = failure;
+    event.error.message = "kazoo: the broker closed the query channel: " + failure.message;
+    ctx_.emit(std::move(event));
+    open_query_channel(false);
+  }
 }
 
 void Producer::on_blocked(bool blocked, const std::string& reason) { ctx_.blocked_event(blocked, reason); }
@@ -525,6 +562,7 @@ bool Producer::settling() const {
 
 void Producer::on_closed(const std::string& reason, bool stopping) {
   ready_ = false;
+  query_channel_open_ = false;
   content_.clear();
   check_in_flight_ = false;
   check_queue_.clear();

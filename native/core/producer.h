@@ -71,6 +71,12 @@ class Producer final : public Role {
   void on_reply(const ContentAssembler::Message& message);
   int next_channel(size_t preferred);
   uint16_t probe_channel() const { return static_cast<uint16_t>(ctx_.options.max_channels + 2); }
+  /// Queries go out on a channel of their own without confirm mode when confirms are on: a
+  /// query is settled by its reply, so a confirm would only cost the broker and both threads
+  /// one more frame and wake-up per query.
+  bool has_query_channel() const { return options_.confirms && options_.primary; }
+  uint16_t query_channel() const { return static_cast<uint16_t>(ctx_.options.max_channels + 3); }
+  void open_query_channel(bool during_setup);
   uint16_t control_channel() const { return static_cast<uint16_t>(ctx_.options.max_channels + 1); }
 
   Context& ctx_;
@@ -81,6 +87,7 @@ class Producer final : public Role {
   std::string reply_queue_;
 
   bool ready_ = false;
+  bool query_channel_open_ = false;
   int setup_waiting_ = 0;
   std::string setup_failure_;
   std::vector<PublishChannel> channels_;
