@@ -5,6 +5,7 @@
 import { KazooError } from '../errors';
 import type { NativeFailure } from '../native';
 import type { StatsRecorder } from '../observability/stats-recorder';
+import { WaiterTable } from './waiter-table';
 
 /** Where a publish or query went, added to its rejection's details. */
 export interface OperationTarget {
@@ -34,7 +35,7 @@ function capture(resolve: (value: unknown) => void, reject: (error: KazooError) 
 
 /** Command ids and the promises waiting on them. */
 export class PendingOperations {
-  private readonly waiters = new Map<number, Waiter>();
+  private readonly waiters = new WaiterTable<Waiter>();
   private nextId = 1;
 
   /** A fresh command id (wraps before 2^32, as the native side stores it in a uint32). */
@@ -86,9 +87,8 @@ export class PendingOperations {
 
   /** Resolves command `id` with `value` (ignored when it is not pending). */
   resolve(id: number, value?: unknown): void {
-    const waiter = this.waiters.get(id);
+    const waiter = this.waiters.delete(id);
     if (!waiter) return;
-    this.waiters.delete(id);
     waiter.resolve(value);
   }
 
@@ -104,9 +104,8 @@ export class PendingOperations {
   resolveAll(done: Uint32Array, recorder: StatsRecorder, serverId: number): void {
     for (let i = 0; i < done.length; i++) {
       const id = done[i];
-      const waiter = this.waiters.get(id);
+      const waiter = this.waiters.delete(id);
       if (!waiter) continue;
-      this.waiters.delete(id);
       if (waiter.target && !waiter.query) recorder.publishConfirmed(serverId, id);
       waiter.resolve(undefined);
     }
@@ -114,9 +113,8 @@ export class PendingOperations {
 
   /** Rejects command `id` with a KazooError built from `failure` plus its target. */
   reject(id: number, failure: NativeFailure): void {
-    const waiter = this.waiters.get(id);
+    const waiter = this.waiters.delete(id);
     if (!waiter) return;
-    this.waiters.delete(id);
     const t = waiter.target;
     const error = KazooError.from(t ? { exchange: t.exchange, routingKey: t.routingKey, ...failure } : failure);
     const site = waiter.site;
@@ -134,9 +132,6 @@ export class PendingOperations {
 
   /** Rejects everything still pending with a fresh `makeError()` each (close()). */
   rejectEverything(makeError: () => KazooError): void {
-    for (const [id, waiter] of this.waiters) {
-      this.waiters.delete(id);
-      waiter.reject(makeError());
-    }
+    for (const [, waiter] of this.waiters.takeAll()) waiter.reject(makeError());
   }
 }

@@ -25,6 +25,8 @@ struct Member {
 
 /// Decodes the simple escapes the fast route accepts (no \u, which it declines).
 std::string decode(std::string_view raw) {
+  // Most field values (categories, names, ids) have no escapes: one copy.
+  if (raw.find('\\') == std::string_view::npos) return std::string(raw);
   std::string out;
   out.reserve(raw.size());
   for (size_t i = 0; i < raw.size(); ++i) {
