@@ -16,6 +16,34 @@ constexpr size_t kMaxKeys = 256;  // duplicate detection is quadratic; big objec
 
 enum class Kind { None, String, Number, Literal, Null, Object, Array };
 
+// Bytes that end a run of plain string content: the closing quote, an escape, a '/' (json-c
+// writes it as "\/") and raw control characters. One table lookup per byte in the scans.
+struct StopTable {
+  bool stop[256] = {};
+  constexpr StopTable() {
+    for (int c = 0; c < 0x20; ++c) stop[c] = true;
+    stop[static_cast<unsigned char>('"')] = true;
+    stop[static_cast<unsigned char>('\\')] = true;
+    stop[static_cast<unsigned char>('/')] = true;
+  }
+};
+constexpr StopTable kStop;
+
+/// An int64 as json-c prints it ("%lld"), without printf's format parsing.
+size_t format_int64(long long v, char* out) {
+  char digits[24];
+  size_t n = 0;
+  unsigned long long u = v < 0 ? 0ull - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
+  do {
+    digits[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  size_t len = 0;
+  if (v < 0) out[len++] = '-';
+  while (n != 0) out[len++] = digits[--n];
+  return len;
+}
+
 /// A top-level member as the visitor sees it.
 struct Member {
   std::string_view key;
@@ -90,9 +118,13 @@ class Rewriter {
     skip_ws();
     if (p_ == end_ || *p_ != '"') return false;
     const char* start = ++p_;
+    bool has_slash = false;
     while (p_ != end_ && *p_ != '"') {
       unsigned char c = static_cast<unsigned char>(*p_);
-      if (c == '\\' || c < 0x20) return false;
+      if (kStop.stop[c]) {
+        if (c != '/') return false;  // an escape or a control character
+        has_slash = true;
+      }
       ++p_;
     }
     if (p_ == end_) return false;
@@ -105,9 +137,10 @@ class Rewriter {
     skip_ws();
     if (p_ == end_ || *p_ != ':') return false;
     ++p_;
-    out_.append(" \"");
-    append_json_escaped(out_, *key);
-    out_.append("\": ");
+    out_.append(" \"", 2);
+    if (has_slash) append_json_escaped(out_, *key);
+    else out_.append(key->data(), key->size());
+    out_.append("\": ", 3);
     return true;
   }
 
@@ -200,6 +233,10 @@ class Rewriter {
     const char* run = p_;
     while (p_ != end_) {
       unsigned char c = static_cast<unsigned char>(*p_);
+      if (!kStop.stop[c]) {
+        ++p_;
+        continue;
+      }
       if (c == '"') {
         out_.append(run, static_cast<size_t>(p_ - run));
         *raw = std::string_view(start, static_cast<size_t>(p_ - start));
@@ -288,8 +325,7 @@ class Rewriter {
     for (const char* d = digits; d != p_; ++d) v = v * 10 + (*d - '0');
     if (*start == '-') v = -v;
     char text[24];
-    int n = std::snprintf(text, sizeof text, "%lld", v);
-    out_.append(text, static_cast<size_t>(n));
+    out_.append(text, format_int64(v, text));
     return true;
   }
 
