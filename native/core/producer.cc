@@ -506,7 +506,13 @@ bool Producer::settling() const {
   for (const auto& state : channels_)
     for (const auto& [tag, out] : state.unconfirmed)
       if (!out.is_query) return true;
-  return false;  // publishes still waiting for their exchange check are answered CLOSED
+  // Publishes parked on their exchange check were taken before the Close command, as those in
+  // flight were: close() waits for the check, then for their confirms (within the same bound),
+  // rather than answering CLOSED to a publish the caller made before close().
+  for (const auto& [exchange, parked] : awaiting_check_)
+    for (const auto& out : parked)
+      if (!out.is_query) return true;
+  return false;
 }
 
 void Producer::on_closed(const std::string& reason, bool stopping) {
