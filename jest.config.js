@@ -11,11 +11,6 @@ const base = {
 
 module.exports = {
   testTimeout: 60000,
-  // With every integration suite in one process (--runInBand), Node's environment teardown after
-  // the last test spins waiting for a request that never completes (each suite alone exits
-  // cleanly, and so do the lifecycle tests' own processes); under investigation, so the runner
-  // ends the process itself once the results are in.
-  forceExit: true,
   projects: [
     {
       ...base,

@@ -7,6 +7,7 @@ import type * as amqplib from 'amqplib';
 import { DEFAULTS, Kazoo, KazooError } from '../../lib';
 import { AMQP_URL, connectedKazoo, drainQueue, openObserver, uniqueName, waitFor } from '../support/broker';
 import { rabbitmqctlSync } from '../support/rabbitmqctl';
+import { TcpProxy } from '../support/tcp-proxy';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 // Unique per run: the reply queue is exclusive, so two live clients (or two test runs on one
@@ -391,5 +392,24 @@ describe('publish() and the connection state', () => {
     await Promise.all(closing);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(300);
     expect(await drainQueue(observer.channel, queue, 300)).toHaveLength(300);
+  });
+
+  it('close() right after the first publishes to an exchange waits for its check, then for their confirms', async () => {
+    // The proxy holds the broker's answer to the exchange check, so the Close command is
+    // certainly taken while the publishes are parked on it (as happens by chance on a busy host).
+    const proxy = await TcpProxy.start();
+    try {
+      const client = await connectedKazoo({ amqp_connection: proxy.url() });
+      proxy.stall();
+      const pending = Array.from({ length: 50 }, (_, i) => client.publish(exchange, 'a.b', { Seq: i }));
+      const closing = client.close();
+      setTimeout(() => proxy.resume(), 100);
+      const results = await Promise.allSettled(pending);
+      await closing;
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(await drainQueue(observer.channel, queue, 50)).toHaveLength(50);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -1,10 +1,24 @@
 /**
  * A loopback TCP proxy in front of the real broker, for fault injection in integration tests:
  * `stall()` stops forwarding in both directions while every socket stays open (a hung broker),
- * `resume()` forwards again, `cut()` drops every live connection (a network blip), and
- * `refuse(true)` resets new connections at once (a broker that is down).
+ * `resume()` forwards again, `cut()` drops every live connection (a network blip: a reset, unless
+ * the client had already ended its side), and `refuse(true)` resets new connections at once (a
+ * broker that is down).
  */
 import * as net from 'node:net';
+
+/**
+ * Drops `socket` with a reset (RST), unless its write side has already ended: then with
+ * destroy(). Node's resetAndDestroy() on a socket whose FIN (the shutdown after `end()`, which
+ * a server socket does by itself when the peer's FIN arrives) is still in flight fails with
+ * EINVAL, yet Node then counts the handle as closing and never closes it; the process's final
+ * environment teardown waits for that close forever, at 100 % CPU. A socket that has ended
+ * its writes is closing anyway, so nothing is lost by not resetting it.
+ */
+export function resetSocket(socket: net.Socket): void {
+  if (socket.writableEnded) socket.destroy();
+  else socket.resetAndDestroy();
+}
 
 export class TcpProxy {
   private readonly server: net.Server;
@@ -66,7 +80,7 @@ export class TcpProxy {
   /** Drops every live connection with a reset, as a network failure would. */
   cut(): void {
     for (const pair of [...this.pairs]) {
-      pair.client.resetAndDestroy();
+      resetSocket(pair.client);
       pair.upstream.destroy();
       this.pairs.delete(pair);
     }
@@ -86,7 +100,7 @@ export class TcpProxy {
   private onClient(client: net.Socket): void {
     this.accepted += 1;
     if (this.refusing) {
-      client.resetAndDestroy();
+      resetSocket(client);
       return;
     }
     const upstream = net.connect(this.targetPort, this.targetHost);
