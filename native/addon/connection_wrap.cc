@@ -1,6 +1,7 @@
 // JS class Connection: converts JS calls to core commands and core event batches to JS (see connection_wrap.h).
 #include "addon/connection_wrap.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -193,6 +194,7 @@ Napi::Function ConnectionWrap::Define(Napi::Env env) {
                          InstanceMethod<&ConnectionWrap::Subscribe>("subscribe"),
                          InstanceMethod<&ConnectionWrap::Unsubscribe>("unsubscribe"),
                          InstanceMethod<&ConnectionWrap::Settle>("settle"),
+                         InstanceMethod<&ConnectionWrap::SettleMany>("settleMany"),
                          InstanceMethod<&ConnectionWrap::Close>("close"),
                          InstanceMethod<&ConnectionWrap::DrainNow>("drain"),
                      });
@@ -361,6 +363,35 @@ Napi::Value ConnectionWrap::Settle(const Napi::CallbackInfo& info) {
   command.delivery_tag = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
   command.ack = info[3].ToBoolean().Value();
   command.requeue = info[4].ToBoolean().Value();
+  bridge_->connection->post(std::move(command));
+  return env.Undefined();
+}
+
+Napi::Value ConnectionWrap::SettleMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    Napi::TypeError::New(env, "kazoo: settleMany(settles, count) expects a Float64Array and a number")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Float64Array data = info[0].As<Napi::Float64Array>();
+  // Four numbers per settle: subscription id, epoch, delivery tag, flags (1 ack, 2 requeue).
+  const size_t count = std::min<size_t>(info[1].As<Napi::Number>().Uint32Value(), data.ElementLength() / 4);
+  if (count == 0 || !bridge_) return env.Undefined();
+  core::Command command;
+  command.type = core::CommandType::Settle;
+  command.settles = std::make_unique<std::vector<core::SettleItem>>(count);
+  const double* in = data.Data();
+  for (size_t i = 0; i < count; ++i, in += 4) {
+    core::SettleItem& item = (*command.settles)[i];
+    item.sub_id = static_cast<uint32_t>(in[0]);
+    item.epoch = static_cast<uint32_t>(in[1]);
+    item.delivery_tag = static_cast<uint64_t>(in[2]);
+    const auto flags = static_cast<uint32_t>(in[3]);
+    item.ack = (flags & 1) != 0;
+    item.requeue = (flags & 2) != 0;
+  }
   bridge_->connection->post(std::move(command));
   return env.Undefined();
 }

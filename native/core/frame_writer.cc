@@ -136,12 +136,12 @@ size_t FrameWriter::header_frame_size(const std::vector<std::pair<std::string, s
   return size;
 }
 
-void FrameWriter::ack(uint16_t channel, uint64_t delivery_tag) {
+void FrameWriter::ack(uint16_t channel, uint64_t delivery_tag, bool multiple) {
   size_t at = begin_frame(kFrameMethod, channel);
   u16(kBasicClass);
   u16(kBasicAck);
   u64(delivery_tag);
-  u8(0);  // multiple = false
+  u8(multiple ? 1 : 0);  // bit 0: multiple
   end_frame(at);
 }
 

@@ -21,7 +21,9 @@ class FrameWriter {
   void publish(uint16_t channel, std::string_view exchange, std::string_view routing_key,
                const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
                uint32_t frame_max);
-  void ack(uint16_t channel, uint64_t delivery_tag);
+  /// `multiple`: every unacked delivery of the channel up to `delivery_tag` (the consumer checks
+  /// that each of them was settled by its handler).
+  void ack(uint16_t channel, uint64_t delivery_tag, bool multiple = false);
   void nack(uint16_t channel, uint64_t delivery_tag, bool requeue);
   void heartbeat();
   /// The protocol header that opens a connection ("AMQP" 0 0 9 1).
