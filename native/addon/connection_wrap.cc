@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "addon/convert.h"
+#include "addon/delivery_js.h"
 
 namespace kazoo::addon {
 namespace {
@@ -50,29 +51,8 @@ Napi::Object FailureToJs(Napi::Env env, const core::Failure& f) {
   return o;
 }
 
-Napi::Value DeliveryToJs(Napi::Env env, core::Event& e) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("t", "delivery");
-  o.Set("subId", e.sub_id);
-  o.Set("epoch", e.epoch);
-  o.Set("tag", static_cast<double>(e.delivery_tag));
-  o.Set("routingKey", e.routing_key);
-  o.Set("exchange", e.exchange);
-  o.Set("redelivered", e.redelivered);
-  if (e.has_payload) {
-    o.Set("payload", e.payload);
-  } else {
-    o.Set("payload", env.Null());
-    o.Set("raw", e.raw);
-  }
-  o.Set("category", e.category);
-  o.Set("name", e.name);
-  o.Set("workerKey", e.worker_key);
-  return o;
-}
-
 Napi::Value EventToJs(Napi::Env env, core::Event& e) {
-  if (e.type == core::EventType::Delivery) return DeliveryToJs(env, e);
+  if (e.type == core::EventType::Delivery) return DeliveryBuilder(env).Build(e);
   Napi::Object o = Napi::Object::New(env);
   switch (e.type) {
     case core::EventType::Fail:
@@ -104,7 +84,7 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       o.Set("blocked", e.blocked);
       if (!e.reason.empty()) o.Set("reason", e.reason);
       break;
-    case core::EventType::Delivery:  // DeliveryToJs
+    case core::EventType::Delivery:  // DeliveryBuilder
       break;
     case core::EventType::Subscribed:
       o.Set("t", "subscribed");
@@ -159,9 +139,11 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
     done = array;
   }
   core::Event event;
+  DeliveryBuilder deliveries(env);  // property keys and repeated texts shared by the batch
   // After the close id, the I/O thread is gone: everything left is drained now.
   while ((closed || event_count < kMaxEvents) && connection.pop_event(event)) {
-    events.Set(event_count++, EventToJs(env, event));
+    events.Set(event_count++,
+               event.type == core::EventType::Delivery ? deliveries.Build(event) : EventToJs(env, event));
   }
   more = more || (!closed && event_count >= kMaxEvents);
   if (closed) {
