@@ -188,6 +188,12 @@ export declare class Connection {
   unsubscribe(id: number, subId: number): void;
   /** Settles one delivery of subscription subId: ack, or nack with requeue. */
   settle(subId: number, epoch: number, tag: number, ack: boolean, requeue: boolean): void;
+  /**
+   * Settles the first `count` deliveries described in `settles`, four numbers each: subId, epoch,
+   * tag, flags (1 ack, 2 requeue), in that order, as one command (one wake-up of the I/O thread;
+   * consecutive acks may leave as one `multiple` ack).
+   */
+  settleMany(settles: Float64Array, count: number): void;
   /** Hands JS the next batch now (call it from setImmediate after a batch with `more`). */
   drain(): void;
   /** Closes the connection; `id` is reported done once the I/O thread finished. Returns false when the connection was never started (nothing will be reported). */

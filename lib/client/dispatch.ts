@@ -106,7 +106,7 @@ export class Dispatcher {
     const noAck = sub ? sub.native.noAck : true;
     const settle: Settle = (ack, requeue) => {
       if (d.tag === 0) return;
-      link.connection.settle(d.subId, d.epoch, d.tag, ack, requeue);
+      link.settles.add(d.subId, d.epoch, d.tag, ack, requeue);
       this.recorder.settled(serverId, d.subId, ack, requeue);
     };
     // Requeue (requeue_on_error) at most once: a message that failed again after a redelivery

@@ -8,6 +8,7 @@ import type { ServerEndpoint } from '../connection-url';
 import * as native from '../native';
 import type { StatsRecorder } from '../observability/stats-recorder';
 import type { NativeBatchCallback, NativeEvent } from '../native';
+import { SettleBuffer } from './settles';
 
 /** One native connection: a server's producer (publish, query) or consumer (subscriptions). */
 export interface Link {
@@ -17,6 +18,11 @@ export interface Link {
   role: 'producer' | 'consumer';
   /** The native connection (one I/O thread). */
   connection: InstanceType<typeof native.Connection>;
+  /**
+   * Acks and nacks of this connection's deliveries, sent once per JS turn. Flush it before any
+   * other command to this connection, so that settles keep their place in the command order.
+   */
+  settles: SettleBuffer;
   /** Its broker connection is open now. */
   open: boolean;
   /** start() was called. */
@@ -114,7 +120,14 @@ export class Links {
    */
   async closeAll(command: (issue: (id: number) => boolean | void) => Promise<unknown>): Promise<void> {
     const links = this.all();
-    await Promise.all(links.map((link) => command((id) => link.connection.close(id))));
+    await Promise.all(
+      links.map((link) =>
+        command((id) => {
+          link.settles.flush();
+          return link.connection.close(id);
+        }),
+      ),
+    );
     for (const link of links) RUNNING.delete(link);
   }
 }
@@ -158,6 +171,7 @@ function createLink(c: ResolvedConfig, endpoint: ServerEndpoint, role: 'producer
     },
     batchCallback(new WeakRef(link)),
   );
+  link.settles = new SettleBuffer(link.connection);
   return link;
 }
 
@@ -168,6 +182,11 @@ function batchCallback(weakLink: WeakRef<Link>): NativeBatchCallback {
     if (link === undefined) return;
     // A capped batch: fetch the rest after timers and I/O had their turn.
     if (more) setImmediate(() => link.connection.drain());
-    link.onBatch(link, done, events);
+    try {
+      link.onBatch(link, done, events);
+    } finally {
+      // The acks of the handlers this batch ran: one native call, without waiting for the microtask.
+      link.settles.flush();
+    }
   };
 }

@@ -85,7 +85,10 @@ export class Subscriptions {
     // declares the subscription when it comes back.
     record.waiting = new Set(links.filter((l) => l.open || l.attempting || !l.started));
     record.confirmed = 0;
-    for (const link of links) link.connection.subscribe(0, subId, normalized.native);
+    for (const link of links) {
+      link.settles.flush();
+      link.connection.subscribe(0, subId, normalized.native);
+    }
     if (record.waiting.size === 0) this.finish(record);
     return promise;
   }
@@ -105,11 +108,20 @@ export class Subscriptions {
       record.settle = undefined;
     }
     // A connection not started yet still holds the Subscribe command: cancel it there too.
-    for (const link of record.links) if (!link.started) link.connection.unsubscribe(0, record.subId);
+    for (const link of record.links) {
+      if (link.started) continue;
+      link.settles.flush();
+      link.connection.unsubscribe(0, record.subId);
+    }
     await Promise.all(
       record.links
         .filter((link) => link.started)
-        .map((link) => this.pending.command((id) => link.connection.unsubscribe(id, record.subId))),
+        .map((link) =>
+          this.pending.command((id) => {
+            link.settles.flush();
+            return link.connection.unsubscribe(id, record.subId);
+          }),
+        ),
     );
     return true;
   }
@@ -180,7 +192,10 @@ export class Subscriptions {
     if (failed) {
       this.records.delete(record.subId);
       this.recorder.unsubscribed(record.subId);
-      for (const link of record.links) link.connection.unsubscribe(0, record.subId);
+      for (const link of record.links) {
+        link.settles.flush();
+        link.connection.unsubscribe(0, record.subId);
+      }
       settle.reject(failed);
     } else {
       settle.resolve({ queue: record.queue });

@@ -1,11 +1,13 @@
 // JS class Connection: converts JS calls to core commands and core event batches to JS (see connection_wrap.h).
 #include "addon/connection_wrap.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
 
 #include "addon/convert.h"
+#include "addon/delivery_js.h"
 
 namespace kazoo::addon {
 namespace {
@@ -49,29 +51,8 @@ Napi::Object FailureToJs(Napi::Env env, const core::Failure& f) {
   return o;
 }
 
-Napi::Value DeliveryToJs(Napi::Env env, core::Event& e) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("t", "delivery");
-  o.Set("subId", e.sub_id);
-  o.Set("epoch", e.epoch);
-  o.Set("tag", static_cast<double>(e.delivery_tag));
-  o.Set("routingKey", e.routing_key);
-  o.Set("exchange", e.exchange);
-  o.Set("redelivered", e.redelivered);
-  if (e.has_payload) {
-    o.Set("payload", e.payload);
-  } else {
-    o.Set("payload", env.Null());
-    o.Set("raw", e.raw);
-  }
-  o.Set("category", e.category);
-  o.Set("name", e.name);
-  o.Set("workerKey", e.worker_key);
-  return o;
-}
-
 Napi::Value EventToJs(Napi::Env env, core::Event& e) {
-  if (e.type == core::EventType::Delivery) return DeliveryToJs(env, e);
+  if (e.type == core::EventType::Delivery) return DeliveryBuilder(env).Build(e);
   Napi::Object o = Napi::Object::New(env);
   switch (e.type) {
     case core::EventType::Fail:
@@ -103,7 +84,7 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       o.Set("blocked", e.blocked);
       if (!e.reason.empty()) o.Set("reason", e.reason);
       break;
-    case core::EventType::Delivery:  // DeliveryToJs
+    case core::EventType::Delivery:  // DeliveryBuilder
       break;
     case core::EventType::Subscribed:
       o.Set("t", "subscribed");
@@ -158,9 +139,11 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
     done = array;
   }
   core::Event event;
+  DeliveryBuilder deliveries(env);  // property keys and repeated texts shared by the batch
   // After the close id, the I/O thread is gone: everything left is drained now.
   while ((closed || event_count < kMaxEvents) && connection.pop_event(event)) {
-    events.Set(event_count++, EventToJs(env, event));
+    events.Set(event_count++,
+               event.type == core::EventType::Delivery ? deliveries.Build(event) : EventToJs(env, event));
   }
   more = more || (!closed && event_count >= kMaxEvents);
   if (closed) {
@@ -193,6 +176,7 @@ Napi::Function ConnectionWrap::Define(Napi::Env env) {
                          InstanceMethod<&ConnectionWrap::Subscribe>("subscribe"),
                          InstanceMethod<&ConnectionWrap::Unsubscribe>("unsubscribe"),
                          InstanceMethod<&ConnectionWrap::Settle>("settle"),
+                         InstanceMethod<&ConnectionWrap::SettleMany>("settleMany"),
                          InstanceMethod<&ConnectionWrap::Close>("close"),
                          InstanceMethod<&ConnectionWrap::DrainNow>("drain"),
                      });
@@ -361,6 +345,35 @@ Napi::Value ConnectionWrap::Settle(const Napi::CallbackInfo& info) {
   command.delivery_tag = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
   command.ack = info[3].ToBoolean().Value();
   command.requeue = info[4].ToBoolean().Value();
+  bridge_->connection->post(std::move(command));
+  return env.Undefined();
+}
+
+Napi::Value ConnectionWrap::SettleMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    Napi::TypeError::New(env, "kazoo: settleMany(settles, count) expects a Float64Array and a number")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Float64Array data = info[0].As<Napi::Float64Array>();
+  // Four numbers per settle: subscription id, epoch, delivery tag, flags (1 ack, 2 requeue).
+  const size_t count = std::min<size_t>(info[1].As<Napi::Number>().Uint32Value(), data.ElementLength() / 4);
+  if (count == 0 || !bridge_) return env.Undefined();
+  core::Command command;
+  command.type = core::CommandType::Settle;
+  command.settles = std::make_unique<std::vector<core::SettleItem>>(count);
+  const double* in = data.Data();
+  for (size_t i = 0; i < count; ++i, in += 4) {
+    core::SettleItem& item = (*command.settles)[i];
+    item.sub_id = static_cast<uint32_t>(in[0]);
+    item.epoch = static_cast<uint32_t>(in[1]);
+    item.delivery_tag = static_cast<uint64_t>(in[2]);
+    const auto flags = static_cast<uint32_t>(in[3]);
+    item.ack = (flags & 1) != 0;
+    item.requeue = (flags & 2) != 0;
+  }
   bridge_->connection->post(std::move(command));
   return env.Undefined();
 }

@@ -37,6 +37,8 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
   Napi::Value Subscribe(const Napi::CallbackInfo& info);
   Napi::Value Unsubscribe(const Napi::CallbackInfo& info);
   Napi::Value Settle(const Napi::CallbackInfo& info);
+  /// The settles of one JS turn as one command (lib/client/settles.ts).
+  Napi::Value SettleMany(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   /// Drains now, on the JS thread: JS calls it (from setImmediate) when a batch said `more`.
   Napi::Value DrainNow(const Napi::CallbackInfo& info);

@@ -2,6 +2,7 @@
 // rollback, deliveries, settles, unsubscribe and broker-side cancels.
 #include "core/consumer.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "core/payload/kazoo_payload.h"
@@ -207,6 +208,7 @@ void Consumer::declared(const std::shared_ptr<Declaration>& d) {
   state.queue_name = d->queue_name;
   state.consumer_tag = d->consumer_tag;
   state.epoch = ++next_epoch_;
+  state.unsettled.clear();  // the new channel numbers its deliveries from 1
   channel_to_sub_[d->channel] = d->sub_id;
   Event event;
   event.type = EventType::Subscribed;
@@ -305,18 +307,74 @@ void Consumer::on_command(Command& command) {
       return;
     }
     case CommandType::Settle: {
-      auto it = subs_.find(command.sub_id);
-      // A tag from an earlier channel incarnation would make the broker close the channel (406);
-      // that delivery was already requeued when its channel went away.
-      if (!open_ || it == subs_.end() || it->second.channel == 0 || it->second.epoch != command.epoch) return;
-      if (command.ack) ctx_.wire.out().ack(it->second.channel, command.delivery_tag);
-      else ctx_.wire.out().nack(it->second.channel, command.delivery_tag, command.requeue);
+      if (command.settles) {
+        for (const SettleItem& item : *command.settles) settle(item);
+      } else {
+        settle(SettleItem{command.sub_id, command.epoch, command.delivery_tag, command.ack, command.requeue});
+      }
+      // The acks of one command (one JS turn) leave together, as few frames as the tags allow.
+      for (uint32_t sub_id : acking_) {
+        auto it = subs_.find(sub_id);
+        if (it != subs_.end()) send_acks(it->second);
+      }
+      acking_.clear();
       return;
     }
     default:
       ctx_.fail(command.id,
                 make_failure(ErrorCode::InvalidArgument, "kazoo: internal: publish sent to a consumer connection"));
   }
+}
+
+void Consumer::settle(const SettleItem& item) {
+  auto it = subs_.find(item.sub_id);
+  // A tag from an earlier channel incarnation would make the broker close the channel (406);
+  // that delivery was already requeued when its channel went away.
+  if (!open_ || it == subs_.end() || it->second.channel == 0 || it->second.epoch != item.epoch) return;
+  State& state = it->second;
+  if (item.ack) {
+    // Held until the end of the command, so that consecutive acks can share one frame.
+    if (state.acks.empty()) acking_.push_back(item.sub_id);
+    state.acks.push_back(item.delivery_tag);
+    return;
+  }
+  // A nack goes out at once, after the acks that came before it (the order JS settled them in).
+  send_acks(state);
+  state.unsettled.settle(item.delivery_tag);
+  ctx_.wire.out().nack(state.channel, item.delivery_tag, item.requeue);
+}
+
+void Consumer::send_acks(State& state) {
+  if (state.acks.empty()) return;
+  // Only tags whose handler finished are in `acks`. basic.ack with multiple=true acks every
+  // unacked delivery up to its tag, so it may cover only tags below the lowest one still
+  // unsettled (running, waiting in a lane, or never settled); the others are acked one by one.
+  // A tag that was not unsettled (settled twice) keeps its own frame, as before batching.
+  size_t single = 0;
+  for (uint64_t& tag : state.acks) {
+    if (!state.unsettled.settle(tag)) {
+      ctx_.wire.out().ack(state.channel, tag);
+      tag = 0;
+    }
+  }
+  const uint64_t lowest = state.unsettled.lowest();
+  uint64_t below = 0;
+  size_t below_count = 0;
+  for (uint64_t tag : state.acks) {
+    if (tag == 0) continue;
+    if (tag < lowest) {
+      below = std::max(below, tag);
+      ++below_count;
+    } else {
+      ++single;
+    }
+  }
+  if (below_count != 0) ctx_.wire.out().ack(state.channel, below, below_count > 1);
+  if (single != 0) {
+    for (uint64_t tag : state.acks)
+      if (tag != 0 && tag >= lowest) ctx_.wire.out().ack(state.channel, tag);
+  }
+  state.acks.clear();
 }
 
 void Consumer::on_command_offline(Command& command) { on_command(command); }
@@ -363,7 +421,7 @@ void Consumer::on_frame(const InFrame& frame) {
 void Consumer::deliver(const ContentAssembler::Message& message) {
   auto found = channel_to_sub_.find(message.channel);
   if (found == channel_to_sub_.end()) return;  // cancelled: the channel close requeues it
-  const State& state = subs_[found->second];
+  State& state = subs_[found->second];
   DeliveryRules rules;
   rules.zone = options_.zone;
   rules.server_id = options_.server_id;
@@ -375,6 +433,7 @@ void Consumer::deliver(const ContentAssembler::Message& message) {
   event.sub_id = found->second;
   event.epoch = state.epoch;
   event.delivery_tag = message.delivery_tag;
+  state.unsettled.delivered(message.delivery_tag);
   ctx_.emit(std::move(event));
 }
 
@@ -383,7 +442,10 @@ void Consumer::on_channel_closed(uint16_t channel, const Failure& failure) {
   auto found = channel_to_sub_.find(channel);
   if (found == channel_to_sub_.end()) return;
   auto state = subs_.find(found->second);
-  if (state != subs_.end()) state->second.channel = 0;
+  if (state != subs_.end()) {
+    state->second.channel = 0;
+    state->second.unsettled.clear();  // the broker requeued them with the channel
+  }
   Event event;
   event.type = EventType::SubFail;
   event.sub_id = found->second;
@@ -402,6 +464,7 @@ void Consumer::on_closed(const std::string& /*reason*/, bool /*stopping*/) {
     State& state = it->second;
     state.channel = 0;
     state.consumer_tag.clear();
+    state.unsettled.clear();
     if (state.declaring && refused.reply_code != 0) {
       // Refused at connection level (e.g. 503 for an unknown exchange type): declaring it again
       // would kill every future connection too, so it is dropped and reported.

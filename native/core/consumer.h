@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/role.h"
+#include "core/unsettled_tags.h"
 
 namespace kazoo::core {
 
@@ -43,6 +44,8 @@ class Consumer final : public Role {
     std::string queue_name, consumer_tag;
     uint64_t generation = 0;  // which subscribe command this state belongs to
     bool declaring = false;
+    UnsettledTags unsettled;     // tags of this channel incarnation handed to JS, not settled yet
+    std::vector<uint64_t> acks;  // acks of the Settle command being handled, not sent yet
   };
   struct Declaration;
 
@@ -54,6 +57,8 @@ class Consumer final : public Role {
   void close_channel(uint16_t channel, uint32_t done_id);
   uint16_t allocate_channel();
   void deliver(const ContentAssembler::Message& message);
+  void settle(const SettleItem& item);
+  void send_acks(State& state);
 
   Context& ctx_;
   const ConnectionOptions& options_;
@@ -65,6 +70,7 @@ class Consumer final : public Role {
   std::vector<uint32_t> unsubscribes_waiting_;             // answered at close-ok or disconnect
   uint32_t next_epoch_ = 0;  // one sequence for every channel incarnation of this connection
   uint64_t next_generation_ = 0;
+  std::vector<uint32_t> acking_;  // subscriptions with acks waiting in the current Settle command
   ContentAssembler content_;
 };
 

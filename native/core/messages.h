@@ -75,6 +75,14 @@ struct Subscription {
 
 enum class CommandType { Publish, Query, Subscribe, Unsubscribe, Settle, Close };
 
+/// One settle of a Settle command's batch (see Command::settles).
+struct SettleItem {
+  uint32_t sub_id = 0;
+  uint32_t epoch = 0;
+  uint64_t delivery_tag = 0;
+  bool ack = true, requeue = false;
+};
+
 struct Command {
   CommandType type = CommandType::Publish;
   uint32_t id = 0;
@@ -90,6 +98,10 @@ struct Command {
   uint64_t delivery_tag = 0;
   uint32_t epoch = 0;
   bool ack = true, requeue = false;
+  /// Settle only: the settles of one JS turn, in order (then the single-settle fields above are
+  /// unused). One command per turn instead of one per message: one queue node and at most one
+  /// wake-up of the I/O thread, and the consumer can send the acks as one `multiple` ack.
+  std::unique_ptr<std::vector<SettleItem>> settles;
 };
 
 /// A failure as the JS side sees it: a stable code plus AMQP details when the broker refused.

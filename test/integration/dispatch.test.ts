@@ -658,6 +658,34 @@ describe('acknowledgement with no_ack 0 (nothing lost)', () => {
     await waitFor(async () => (await queueCounts(q))?.messages === 0, 10_000, 'the ack');
   });
 
+  it('acks of later messages never cover an earlier one whose handler still runs; its nack still dead-letters it', async () => {
+    // One lane per message, so only message 5 waits; acks of a turn may leave as one
+    // `multiple` ack, which must stop below message 5's tag.
+    const { kz, x, q, dlq } = await deadLettered({ prefetch: 100 }, { amqp_consumer_workers: 64 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const handled: number[] = [];
+    onMessages(kz, 'kazoo:consumer-event', async (ev) => {
+      const seq = ev.data.Seq as number;
+      if (seq === 5) {
+        await gate;
+        throw new Error('held, then failed');
+      }
+      handled.push(seq);
+    });
+    const N = 40;
+    for (let i = 0; i < N; i++) publish(x, 'm', { 'Event-Category': 'm', 'Event-Name': 'm', Seq: i });
+    await waitFor(() => handled.length === N - 1, 10_000, 'every other handler');
+    await waitFor(async () => (await queueCounts(q))?.messages_unacknowledged === 1, 10_000, 'only message 5 unacked');
+    expect((await queueCounts(q))?.messages).toBe(1);
+    release();
+    const [dead] = await drainQueue(observer.channel, dlq, 1);
+    expect(JSON.parse(dead.content.toString()).Seq).toBe(5);
+    await waitFor(async () => (await queueCounts(q))?.messages === 0, 10_000, 'the queue to be empty');
+    await sleep(200);
+    expect((await observer.channel.checkQueue(dlq)).messageCount).toBe(0);
+  });
+
   it('wait_for_consumer_ack 0 acks on receipt: a pending handler holds nothing, a failing one dead-letters nothing', async () => {
     const { kz, errors, x, q, dlq } = await deadLettered({ wait_for_consumer_ack: 0 });
     let release!: () => void;
