@@ -172,9 +172,13 @@ function endOfNumber(i: number): number {
   return i;
 }
 
-/** The index after the lower-case literal `word` at `i`, or GIVE_UP (any-case ones go to json-c). */
+/** The index after the lower-case literal `word` at `i` (its first letter already checked), or GIVE_UP (any-case ones go to json-c). */
 function endOfLiteral(i: number, word: string): number {
-  return src.startsWith(word, i) ? i + word.length : GIVE_UP;
+  // charCodeAt per letter: cheaper than a startsWith call for four or five letters.
+  for (let k = 1; k < word.length; k++) {
+    if (src.charCodeAt(i + k) !== word.charCodeAt(k)) return GIVE_UP;
+  }
+  return i + word.length;
 }
 
 const SIMPLE_ESCAPES: Record<number, string> = { 34: '"', 92: '\\', 47: '/', 98: '\b', 102: '\f', 110: '\n', 114: '\r', 116: '\t' };
