@@ -55,6 +55,27 @@ describe('json() fast route', () => {
     }
   });
 
+  // Cases the scanner answers itself (or must give up on), each against json-c.
+  const TRICKY: Array<[string, string]> = [
+    ['{"a":1} x', 'a'], ['{"a":1}}', 'a'], ['{"a":1} /', 'a'], ['{"a":1} //c', 'a'], ['{"a":"x"}\u0000', 'a'], ['{"a":"x\u0000"}', 'a'],
+    ['{"a":"\\ud83d\\ude00"}', 'a'], ['{"a":"\ud83d\\ude00"}', 'a'], ['{"a":"\\ud83d"}', 'a'], ['{"a":"x\ud800"}', 'a'],
+    ['{"a\\u0000b":1,"a":2}', 'a'], ['{"a":2,"a\\u0000b":1}', 'a'], ['{"a":1,"a":{"b":2}}', 'a.b'], ['{"a":{"b":2},"a":1}', 'a.b'],
+    ['{"a":{"b":2},"a":null}', 'a.b'], ['{"a":"x","a":[1]}', 'a'], ['{"\\u0061":"esc"}', 'a'], ['{"x.y":1}', 'x%y'], ['{"x\\u002ey":1}', 'x%y'],
+    ['{"a":-0}', 'a'], ['{"a":-0.0}', 'a'], ['{"a":1e999}', 'a'], ['{"a":12.50}', 'a'], ['{"a":1E+3}', 'a'], ['{"a":123456789012345678}', 'a'],
+    ['{"a":-123456789012345678}', 'a'], ['{"a":1234567890123456789}', 'a'], ['{"a":18446744073709551616}', 'a'], ['{"a":007}', 'a'],
+    ['{"a":[1,2,3]}', 'a[1]'], ['{"a":[1,2,3]}', 'a[3]'], ['{"a":[1,null]}', 'a[1]'], ['{"a":"s"}', 'a[0]'], ['{"a":{"b":1}}', 'a[0].b'],
+    ['{"a":[{"b":1}]}', 'a.b'], ['[{"a":1}]', 'a'], ['"a"', 'a'], ['', 'a'], [' \t\r\n{ "a" : "ws" } ', 'a'], ['{"a":"raw\ttab"}', 'a'],
+    ['{"a":"x",}', 'a'], ["{'a':'x'}", 'a'], ['{"a":TRUE}', 'a'], ['{"a":true}', 'a'], ['{"a":nul}', 'a'], ['{"a":"x"', 'a'], ['{"a":"\\x"}', 'a'],
+    ['{"b":"\\q","a":"x"}', 'a'], ['{"a":"x"}\u000b', 'a'], ['{"a":"x",\u00a0"b":1}', 'a'], ['{"a":{}}', 'a'], ['{"a":[]}', 'a'],
+  ];
+  const nested = (levels: number, inner: string): [string, string] => [`${'{"a":'.repeat(levels)}${inner}${'}'.repeat(levels)}`, Array(levels).fill('a').join('.')];
+  for (let levels = 29; levels <= 33; levels++) TRICKY.push(nested(levels, '1'), nested(levels, '{}'), nested(levels, '[]'), nested(levels, '[1]'));
+
+  it.each(TRICKY)('agrees with json-c on %j at %j (json and jsonCount)', (doc, path) => {
+    expect(json(doc, path)).toBe(native.json(doc, path, '%'));
+    expect(jsonCount(doc, path)).toBe(native.jsonCount(doc, path, '%'));
+  });
+
   describe('scanner', () => {
     const next = rng(12);
     const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
