@@ -1,8 +1,9 @@
 /**
- * The fast route of json() and jsonCount() (lib/json.ts): one pass over the payload with
- * charCodeAt that validates the whole document as json-c would, walks to the value at the path and
- * skips everything else without building it. It answers only where it can prove json-c gives the
- * same answer; everywhere else it answers `undefined` and the caller asks json-c (the addon).
+ * The fast route of json() and jsonCount() (lib/json.ts): one pass over the payload (indexOf for
+ * the ends of strings, charCodeAt between them) that validates the whole document as json-c would,
+ * walks to the value at the path and skips everything else without building it. It answers only
+ * where it can prove json-c gives the same answer; everywhere else it answers `undefined` and the
+ * caller asks json-c (the addon).
  *
  * Why its answers are json-c's (json-c 0.16, json_tokener.c; docs/module-behaviour.md#json-rules):
  * - What it accepts, json-c accepts with the same tree: strict JSON syntax and whitespace (json-c's
@@ -11,8 +12,10 @@
  *   reading there unless it is a `/`, which might open a comment). Every other leniency
  *   (comments, single quotes, trailing commas, any-case literals, NaN, leading zeros...) makes
  *   the scan give up.
- * - A NUL anywhere makes parse_json() reject the payload: that is null, answered up front.
- * - json-c refuses nesting deeper than 32 levels: deeper than {@link MAX_NESTING} gives up.
+ * - A NUL anywhere makes parse_json() reject the payload: that is null, answered up front. So is
+ *   a root that is not an object (valid or not, no key can be found in it), unless it is a `/`.
+ * - json-c's depth limit (a container 32 levels down cannot hold anything): more than
+ *   {@link MAX_NESTING} nested containers give up.
  * - Duplicate keys: json_object_object_add keeps the last value, so the last match wins.
  * - Keys are C strings (strdup): a decoded key is cut at its first \u0000 before comparing.
  * - Lone surrogates become U+FFFD on the way to UTF-8 (raw) or in json-c (escaped, with quirks):
@@ -134,7 +137,7 @@ function endOfString(i: number): number {
       if (hex4(i + 2) < 0) return GIVE_UP;
       i += 6;
     } else if (e === QUOTE || e === BACKSLASH || e === SLASH || e === 98 || e === LOWER_F || e === LOWER_N || e === 114 || e === LOWER_T) {
-      i += 2;
+      i += 2; // \" \\ \/ \b \f \n \r \t
     } else {
       return GIVE_UP;
     }

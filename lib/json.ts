@@ -70,7 +70,8 @@ function parsePath(path: string, escapeChar: string): PathSegment[] | null | und
       if (c >= 0xd800 && (c <= 0xdfff || c === 0xfffd)) return undefined;
     }
     let name = path.slice(start, dot);
-    if (escapeChar !== '.' && name.includes(escapeChar)) name = name.split(escapeChar).join('.');
+    // A NUL escape character is "no escaping" in the addon (a C string's end).
+    if (escapeChar !== '.' && escapeChar !== '\u0000' && name.includes(escapeChar)) name = name.split(escapeChar).join('.');
     const open = name.indexOf('[');
     let index: number | undefined;
     if (open === 0) return null;

@@ -163,7 +163,7 @@ describe('json() fast route', () => {
       expect(answered).toBeGreaterThan(11000);
     });
 
-    it.each(['%', '.', '[', 'é', 'a'])('agrees with json-c with escape character %p', (escapeChar) => {
+    it.each(['%', '.', '[', 'é', 'a', '\u0000'])('agrees with json-c with escape character %p', (escapeChar) => {
       for (let i = 0; i < 2000; i++) {
         const doc = document();
         const p = path().replace(/%/g, escapeChar);
