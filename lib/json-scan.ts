@@ -72,6 +72,7 @@ const GIVE_UP = -1;
 // State of the lookup in progress. Module-level so the scan functions allocate nothing; the
 // scan is synchronous, so lookups never interleave.
 let src = '';
+let len = 0;
 let segs: readonly PathSegment[] = [];
 let counting = false;
 /** The answer so far: the value found (rendered), the array length when counting, or null. */
@@ -85,12 +86,21 @@ let sawDouble = false;
 /** Set by array(): how many elements it held. */
 let elements = 0;
 
+/**
+ * The character code at `i`, -1 past the end. Every read of the document goes through here: a
+ * charCodeAt past the end deoptimises, and V8 then stops inlining that charCodeAt for good (the
+ * call site loses speculation), which made every later scan call a builtin per character.
+ */
+function at(i: number): number {
+  return i < len ? src.charCodeAt(i) : -1;
+}
+
 function isWs(c: number): boolean {
   return c === SPACE || c === LF || c === CR || c === TAB;
 }
 
 function skipWs(i: number): number {
-  while (isWs(src.charCodeAt(i))) i++;
+  while (isWs(at(i))) i++;
   return i;
 }
 
@@ -107,10 +117,10 @@ function hexDigit(c: number): number {
 
 /** The four hex digits at `i` as a number, -1 when they are not four hex digits. */
 function hex4(i: number): number {
-  const a = hexDigit(src.charCodeAt(i));
-  const b = hexDigit(src.charCodeAt(i + 1));
-  const c = hexDigit(src.charCodeAt(i + 2));
-  const d = hexDigit(src.charCodeAt(i + 3));
+  const a = hexDigit(at(i));
+  const b = hexDigit(at(i + 1));
+  const c = hexDigit(at(i + 2));
+  const d = hexDigit(at(i + 3));
   return (a | b | c | d) < 0 ? -1 : (a << 12) | (b << 8) | (c << 4) | d;
 }
 
@@ -132,7 +142,7 @@ function endOfString(i: number): number {
     if (nextBackslash > q) return q;
     sawEscape = true;
     i = nextBackslash;
-    const e = src.charCodeAt(i + 1);
+    const e = at(i + 1);
     if (e === LOWER_U) {
       if (hex4(i + 2) < 0) return GIVE_UP;
       i += 6;
@@ -146,12 +156,12 @@ function endOfString(i: number): number {
 
 /** Strict JSON number at `i`: the index after it, or GIVE_UP. Sets sawDouble. */
 function endOfNumber(i: number): number {
-  let c = src.charCodeAt(i);
-  if (c === MINUS) c = src.charCodeAt(++i);
+  let c = at(i);
+  if (c === MINUS) c = at(++i);
   if (c === ZERO) {
-    c = src.charCodeAt(++i);
+    c = at(++i);
   } else if (c > ZERO && c <= NINE) {
-    do c = src.charCodeAt(++i);
+    do c = at(++i);
     while (isDigit(c));
   } else {
     return GIVE_UP;
@@ -159,17 +169,17 @@ function endOfNumber(i: number): number {
   sawDouble = false;
   if (c === DOT) {
     sawDouble = true;
-    c = src.charCodeAt(++i);
+    c = at(++i);
     if (!isDigit(c)) return GIVE_UP;
-    do c = src.charCodeAt(++i);
+    do c = at(++i);
     while (isDigit(c));
   }
   if (c === LOWER_E || c === UPPER_E) {
     sawDouble = true;
-    c = src.charCodeAt(++i);
-    if (c === PLUS || c === MINUS) c = src.charCodeAt(++i);
+    c = at(++i);
+    if (c === PLUS || c === MINUS) c = at(++i);
     if (!isDigit(c)) return GIVE_UP;
-    do c = src.charCodeAt(++i);
+    do c = at(++i);
     while (isDigit(c));
   }
   return i;
@@ -179,7 +189,7 @@ function endOfNumber(i: number): number {
 function endOfLiteral(i: number, word: string): number {
   // charCodeAt per letter: cheaper than a startsWith call for four or five letters.
   for (let k = 1; k < word.length; k++) {
-    if (src.charCodeAt(i + k) !== word.charCodeAt(k)) return GIVE_UP;
+    if (at(i + k) !== word.charCodeAt(k)) return GIVE_UP;
   }
   return i + word.length;
 }
@@ -195,12 +205,12 @@ function decode(start: number, end: number): string | undefined {
   let run = start;
   for (let i = src.indexOf('\\', start); i !== -1 && i < end; i = src.indexOf('\\', i)) {
     out += src.slice(run, i);
-    const e = src.charCodeAt(i + 1);
+    const e = at(i + 1);
     if (e === LOWER_U) {
       const unit = hex4(i + 2);
       i += 6;
       if (unit >= 0xd800 && unit <= 0xdfff) {
-        if (unit >= 0xdc00 || src.charCodeAt(i) !== BACKSLASH || src.charCodeAt(i + 1) !== LOWER_U) return undefined;
+        if (unit >= 0xdc00 || at(i) !== BACKSLASH || at(i + 1) !== LOWER_U) return undefined;
         const low = hex4(i + 2);
         if (low < 0xdc00 || low > 0xdfff) return undefined;
         out += String.fromCharCode(unit, low);
@@ -223,7 +233,7 @@ function hasLoneSurrogate(s: string): boolean {
     const c = s.charCodeAt(i);
     if (c < 0xd800 || c > 0xdfff) continue;
     if (c >= 0xdc00) return true;
-    const next = s.charCodeAt(i + 1);
+    const next = i + 1 < s.length ? s.charCodeAt(i + 1) : -1;
     if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
     i++;
   }
@@ -232,7 +242,7 @@ function hasLoneSurrogate(s: string): boolean {
 
 /** Skips the value at `i` (inside `nesting` containers); the index after it or GIVE_UP. */
 function skipValue(i: number, nesting: number): number {
-  const c = src.charCodeAt(i);
+  const c = at(i);
   if (c === QUOTE) {
     const q = endOfString(i + 1);
     return q < 0 ? GIVE_UP : q + 1;
@@ -258,9 +268,9 @@ function object(i: number, nesting: number, level: number): number {
     answer = null;
   }
   i = skipWs(i + 1);
-  if (src.charCodeAt(i) === CLOSE_BRACE) return i + 1;
+  if (at(i) === CLOSE_BRACE) return i + 1;
   for (;;) {
-    if (src.charCodeAt(i) !== QUOTE) return GIVE_UP;
+    if (at(i) !== QUOTE) return GIVE_UP;
     const q = endOfString(i + 1);
     if (q < 0) return GIVE_UP;
     let match = false;
@@ -275,13 +285,13 @@ function object(i: number, nesting: number, level: number): number {
       }
     }
     i = skipWs(q + 1);
-    if (src.charCodeAt(i) !== COLON) return GIVE_UP;
+    if (at(i) !== COLON) return GIVE_UP;
     i = skipWs(i + 1);
     // Every match is followed, not only the first: the last one's value is json-c's.
     i = match ? member(i, nesting, level) : skipValue(i, nesting);
     if (i < 0) return GIVE_UP;
     i = skipWs(i);
-    const c = src.charCodeAt(i);
+    const c = at(i);
     if (c === CLOSE_BRACE) return i + 1;
     if (c !== COMMA) return GIVE_UP;
     i = skipWs(i + 1);
@@ -296,7 +306,7 @@ function array(i: number, nesting: number, level: number, index: number): number
   if (nesting > MAX_NESTING) return GIVE_UP;
   if (level >= 0) answer = null;
   i = skipWs(i + 1);
-  if (src.charCodeAt(i) === CLOSE_BRACKET) {
+  if (at(i) === CLOSE_BRACKET) {
     elements = 0;
     return i + 1;
   }
@@ -304,7 +314,7 @@ function array(i: number, nesting: number, level: number, index: number): number
     i = k === index ? node(i, nesting, level) : skipValue(i, nesting);
     if (i < 0) return GIVE_UP;
     i = skipWs(i);
-    const c = src.charCodeAt(i);
+    const c = at(i);
     if (c === CLOSE_BRACKET) {
       elements = k + 1;
       return i + 1;
@@ -318,21 +328,21 @@ function array(i: number, nesting: number, level: number, index: number): number
 function member(i: number, nesting: number, level: number): number {
   const index = segs[level].index;
   // An index on anything but an array is ignored (json_path_find).
-  if (index !== undefined && src.charCodeAt(i) === OPEN_BRACKET) return array(i, nesting + 1, level + 1, index);
+  if (index !== undefined && at(i) === OPEN_BRACKET) return array(i, nesting + 1, level + 1, index);
   return node(i, nesting, level + 1);
 }
 
 /** The value at `i` is where segments before `level` lead: look further, or render it. */
 function node(i: number, nesting: number, level: number): number {
   if (level === segs.length) return render(i, nesting);
-  if (src.charCodeAt(i) === OPEN_BRACE) return object(i, nesting + 1, level);
+  if (at(i) === OPEN_BRACE) return object(i, nesting + 1, level);
   answer = null; // a key looked up in a non-object (or JSON null) is not found
   return skipValue(i, nesting);
 }
 
 /** The value at the end of the path: `answer` becomes its rendering (json()) or length (jsonCount()). */
 function render(i: number, nesting: number): number {
-  const c = src.charCodeAt(i);
+  const c = at(i);
   if (counting) {
     if (c !== OPEN_BRACKET) {
       answer = null;
@@ -388,10 +398,12 @@ function render(i: number, nesting: number): number {
 export function scanJson(payload: string, segments: readonly PathSegment[], count: boolean): string | number | null | undefined {
   if (payload.indexOf('\0') !== -1) return null; // parse_json rejects a NUL byte
   src = payload;
+  len = payload.length;
   const start = skipWs(0);
-  const first = payload.charCodeAt(start);
+  const first = at(start);
   if (first !== OPEN_BRACE) {
     src = '';
+    len = 0;
     // Keys cannot be looked up in a root that is not an object (and an invalid one is null too).
     return first === SLASH ? undefined : null;
   }
@@ -400,8 +412,9 @@ export function scanJson(payload: string, segments: readonly PathSegment[], coun
   counting = count;
   answer = null;
   let end = object(start, 1, 0);
-  if (end >= 0 && src.charCodeAt(skipWs(end)) === SLASH) end = GIVE_UP; // could open a comment
+  if (end >= 0 && at(skipWs(end)) === SLASH) end = GIVE_UP; // could open a comment
   src = ''; // do not keep the document alive
+  len = 0;
   segs = [];
   return end < 0 ? undefined : answer;
 }
