@@ -47,6 +47,8 @@ export function json(payload: string, path: string, options?: JsonPathOptions): 
 // the addon, whenever it can prove json-c would give the same answer; otherwise json-c decides.
 // test/native/json-fast.test.ts compares both routes.
 
+const DOT = 46;
+
 /**
  * The module's path grammar (see native/core/json_path.cc); null for a malformed path, undefined
  * for one only json-c can follow. Hand-written without regular expressions: it runs on every call
@@ -88,8 +90,6 @@ function parsePath(path: string, escapeChar: string): PathSegment[] | null | und
   }
   return segments;
 }
-
-const DOT = 46;
 
 /** C atoi of `text` from `start` to `end`, as the module applies it; -1 (never a valid index) outside the int range. */
 function atoi(text: string, start: number, end: number): number {
