@@ -4,6 +4,7 @@
  */
 import { DEFAULTS } from './config';
 import { invalid } from './errors';
+import { PathSegment, scanJson } from './json-scan';
 import * as native from './native';
 
 /** Options of {@link json} and {@link jsonCount}. */
@@ -32,91 +33,77 @@ export function json(payload: string, path: string, options?: JsonPathOptions): 
   if (typeof payload !== 'string') throw invalid('INVALID_ARGUMENT', 'payload', 'a string', payload);
   if (typeof path !== 'string') throw invalid('INVALID_ARGUMENT', 'path', 'a string', path);
   const escapeChar = escapeOf(options);
-  const fast = lookupWithV8(payload, path, escapeChar);
-  return fast !== undefined ? fast : native.json(payload, path, escapeChar);
+  const segments = parsePath(path, escapeChar);
+  if (segments === null) return null;
+  if (segments !== undefined) {
+    const fast = scanJson(payload, segments, false);
+    if (fast !== undefined) return fast as string | null;
+  }
+  return native.json(payload, path, escapeChar);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fast route for the common lookup (a string, boolean or missing value in plain JSON): V8's
-// JSON.parse and the module's path rules, without crossing into the addon. Whenever V8 and
-// json-c could disagree it answers `undefined` and json-c decides: lenient syntax (JSON.parse
-// throws), numbers, objects and arrays (json-c keeps number texts and renders its own format),
-// deep nesting (json-c rejects more than 32 levels), keys with \u0000 (json-c cuts them) and lone
-// surrogates (json-c writes U+FFFD). test/native/json-fast.test.ts compares both routes.
+// Fast route: lib/json-scan.ts answers from one pass over the payload in JS, without crossing into
+// the addon, whenever it can prove json-c would give the same answer; otherwise json-c decides.
+// test/native/json-fast.test.ts compares both routes.
 
-/** More brackets than this and json-c's depth limit might apply: leave it to json-c. */
-const MAX_BRACKETS = 16;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const DOT = 46;
 
-interface PathSegment {
-  name: string;
-  index: number | undefined;
-}
-
-/** The module's path grammar (see native/core/json_path.cc); null for a malformed path. */
-function parsePath(path: string, escapeChar: string): PathSegment[] | null {
-  if (path === '' || path[0] === '.' || path.includes('..')) return null;
-  const pieces = path.split('.');
-  if (pieces[pieces.length - 1] === '') pieces.pop(); // one trailing dot is harmless
+/**
+ * The module's path grammar (see native/core/json_path.cc); null for a malformed path, undefined
+ * for one only json-c can follow. Hand-written without regular expressions: it runs on every call
+ * and the regexp version cost half as much as scanning the document.
+ */
+function parsePath(path: string, escapeChar: string): PathSegment[] | null | undefined {
+  const n = path.length;
+  if (n === 0 || path.charCodeAt(0) === DOT) return null;
+  // The addon replaces the escape character's first UTF-8 byte, not the character: a non-ASCII
+  // one is json-c's to follow.
+  if (escapeChar.charCodeAt(0) > 0x7f) return undefined;
   const segments: PathSegment[] = [];
-  for (const piece of pieces) {
-    let name = escapeChar === '.' ? piece : piece.split(escapeChar).join('.');
+  let start = 0;
+  while (start < n) {
+    let dot = path.indexOf('.', start);
+    if (dot === -1) dot = n;
+    if (dot === start) return null; // `a..b`; one trailing dot ends the loop instead
+    for (let i = start; i < dot; i++) {
+      const c = path.charCodeAt(i);
+      // json-c compares UTF-8, where a lone surrogate became U+FFFD: leave those paths to it.
+      if (c >= 0xd800 && (c <= 0xdfff || c === 0xfffd)) return undefined;
+    }
+    let name = path.slice(start, dot);
+    // A NUL escape character is "no escaping" in the addon (a C string's end).
+    if (escapeChar !== '.' && escapeChar !== '\u0000' && name.includes(escapeChar)) name = name.split(escapeChar).join('.');
     const open = name.indexOf('[');
     let index: number | undefined;
     if (open === 0) return null;
     if (open > 0) {
       const close = name.indexOf(']', open + 1);
       if (close < 0) return null;
-      const text = name.slice(open + 1, close);
-      index = text === '' ? undefined : atoi(text);
+      index = close === open + 1 ? undefined : atoi(name, open + 1, close);
       name = name.slice(0, open);
     }
+    // json-c keys are C strings: a name with a NUL never matches.
     if (name.includes('\u0000')) return null;
     segments.push({ name, index });
+    start = dot + 1;
   }
   return segments;
 }
 
-/** C atoi as the module applies it; -1 (never a valid index) outside the int range. */
-function atoi(text: string): number {
-  const m = /^[ \t\n\v\f\r]*([+-]?)(\d*)/.exec(text);
-  if (!m || m[2] === '') return 0;
-  const digits = m[2].replace(/^0+(?=\d)/, '');
-  if (digits.length > 10 || Number(digits) > 2147483647) return -1;
-  return m[1] === '-' ? -Number(digits) : Number(digits);
-}
-
-function lookupWithV8(payload: string, path: string, escapeChar: string): string | null | undefined {
-  // Counted with indexOf (native, vectorised): a char-by-char loop cost more than the parse.
-  let brackets = 0;
-  for (const open of ['{', '[']) {
-    for (let i = payload.indexOf(open); i !== -1; i = payload.indexOf(open, i + 1)) {
-      if (++brackets > MAX_BRACKETS) return undefined;
-    }
+/** C atoi of `text` from `start` to `end`, as the module applies it; -1 (never a valid index) outside the int range. */
+function atoi(text: string, start: number, end: number): number {
+  let i = start;
+  let c = text.charCodeAt(i);
+  while (i < end && (c === 32 || (c >= 9 && c <= 13))) c = text.charCodeAt(++i);
+  const negative = i < end && c === 45;
+  if (i < end && (c === 43 || c === 45)) c = text.charCodeAt(++i);
+  let value = 0;
+  for (; i < end && c >= 48 && c <= 57; c = text.charCodeAt(++i)) {
+    value = value * 10 + (c - 48);
+    if (value > 2147483647) return -1;
   }
-  if (payload.includes('\\u0000')) return undefined;
-  let current: unknown;
-  try {
-    current = JSON.parse(payload);
-  } catch {
-    return undefined;
-  }
-  const segments = parsePath(path, escapeChar);
-  if (segments === null) return null;
-  for (const { name, index } of segments) {
-    if (current === null || typeof current !== 'object' || Array.isArray(current)) return null;
-    if (!Object.prototype.hasOwnProperty.call(current, name)) return null;
-    current = (current as Record<string, unknown>)[name];
-    if (current === null) return null; // a JSON null is "not found" for json-c
-    if (index !== undefined && Array.isArray(current)) {
-      if (index < 0 || index >= current.length) return null;
-      current = current[index];
-      if (current === null) return null;
-    }
-  }
-  if (typeof current === 'string') return LONE_SURROGATE.test(current) ? undefined : current;
-  if (typeof current === 'boolean') return current ? 'true' : 'false';
-  return undefined; // numbers, objects, arrays: json-c's rendering
+  return negative ? -value : value;
 }
 
 /**
@@ -127,5 +114,12 @@ function lookupWithV8(payload: string, path: string, escapeChar: string): string
 export function jsonCount(payload: string, path: string, options?: JsonPathOptions): number {
   if (typeof payload !== 'string') throw invalid('INVALID_ARGUMENT', 'payload', 'a string', payload);
   if (typeof path !== 'string') throw invalid('INVALID_ARGUMENT', 'path', 'a string', path);
-  return native.jsonCount(payload, path, escapeOf(options));
+  const escapeChar = escapeOf(options);
+  const segments = parsePath(path, escapeChar);
+  if (segments === null) return 0;
+  if (segments !== undefined) {
+    const fast = scanJson(payload, segments, true);
+    if (fast !== undefined) return fast === null ? 0 : (fast as number);
+  }
+  return native.jsonCount(payload, path, escapeChar);
 }
