@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "addon/convert.h"
-#include "addon/delivery_js.h"
+#include "addon/event_js.h"
 
 namespace kazoo::addon {
 namespace {
@@ -52,7 +52,8 @@ Napi::Object FailureToJs(Napi::Env env, const core::Failure& f) {
 }
 
 Napi::Value EventToJs(Napi::Env env, core::Event& e) {
-  if (e.type == core::EventType::Delivery) return DeliveryBuilder(env).Build(e);
+  if (e.type == core::EventType::Delivery) return EventBuilder(env).Build(e);
+  if (e.type == core::EventType::Reply) return EventBuilder(env).BuildReply(e);
   Napi::Object o = Napi::Object::New(env);
   switch (e.type) {
     case core::EventType::Fail:
@@ -60,13 +61,7 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       o.Set("id", e.id);
       o.Set("error", FailureToJs(env, e.error));
       break;
-    case core::EventType::Reply:
-      o.Set("t", "reply");
-      o.Set("id", e.id);
-      o.Set("payload", e.payload);
-      o.Set("routingKey", e.routing_key);
-      o.Set("elapsedMs", e.elapsed_ms);
-      break;
+    case core::EventType::Reply:  // EventBuilder
     case core::EventType::Timeout:
       o.Set("t", "timeout");
       o.Set("id", e.id);
@@ -84,7 +79,7 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       o.Set("blocked", e.blocked);
       if (!e.reason.empty()) o.Set("reason", e.reason);
       break;
-    case core::EventType::Delivery:  // DeliveryBuilder
+    case core::EventType::Delivery:  // EventBuilder
       break;
     case core::EventType::Subscribed:
       o.Set("t", "subscribed");
@@ -139,11 +134,13 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
     done = array;
   }
   core::Event event;
-  DeliveryBuilder deliveries(env);  // property keys and repeated texts shared by the batch
+  EventBuilder hot(env);  // property keys and repeated texts shared by the batch
   // After the close id, the I/O thread is gone: everything left is drained now.
   while ((closed || event_count < kMaxEvents) && connection.pop_event(event)) {
-    events.Set(event_count++,
-               event.type == core::EventType::Delivery ? deliveries.Build(event) : EventToJs(env, event));
+    Napi::Value value = event.type == core::EventType::Delivery ? hot.Build(event)
+                        : event.type == core::EventType::Reply  ? hot.BuildReply(event)
+                                                                : EventToJs(env, event);
+    events.Set(event_count++, value);
   }
   more = more || (!closed && event_count >= kMaxEvents);
   if (closed) {

@@ -1,4 +1,4 @@
-// Delivery events to JS (see delivery_js.h).
+// Delivery and reply events to JS (see event_js.h).
 //
 // Why not Napi::Object::Set("name", ...): each such call creates the key string and looks it up
 // in V8's string table, eleven times per delivery, and every text field became a new JS string
@@ -7,7 +7,7 @@
 // made once per environment (internalized: read back from an object's own property names) and
 // the short text fields reuse the JS string of the previous delivery when their bytes are the
 // same. They are held in one JS array behind a napi_ref (Node-API 8 references only objects).
-#include "addon/delivery_js.h"
+#include "addon/event_js.h"
 
 #include <cstdint>
 #include <cstring>
@@ -28,16 +28,19 @@ enum Key {
   kRaw,
   kCategory,
   kName,
-  kWorkerKey
+  kWorkerKey,
+  kId,
+  kElapsedMs
 };
-constexpr const char* kKeyNames[DeliveryBuilder::kKeyCount] = {"t",          "subId",    "epoch",       "tag",
-                                                               "routingKey", "exchange", "redelivered", "payload",
-                                                               "raw",        "category", "name",        "workerKey"};
+constexpr const char* kKeyNames[EventBuilder::kKeyCount] = {
+    "t",       "subId", "epoch",    "tag",  "routingKey", "exchange", "redelivered",
+    "payload", "raw",   "category", "name", "workerKey",  "id",       "elapsedMs"};
 // The text fields whose last JS string is kept.
 enum Text { kRoutingKeyText, kExchangeText, kCategoryText, kNameText, kWorkerKeyText };
 // Layout of the holder array.
-constexpr uint32_t kDeliverySlot = DeliveryBuilder::kKeyCount;
-constexpr uint32_t kFirstTextSlot = kDeliverySlot + 1;
+constexpr uint32_t kDeliverySlot = EventBuilder::kKeyCount;
+constexpr uint32_t kReplySlot = kDeliverySlot + 1;
+constexpr uint32_t kFirstTextSlot = kReplySlot + 1;
 
 bool IsAscii(const std::string& s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -67,8 +70,8 @@ napi_value Text(napi_env env, const std::string& s) {
 struct Cache {
   napi_env env = nullptr;
   napi_ref holder = nullptr;
-  std::string last[DeliveryBuilder::kTextCount];  // bytes of the texts in the holder's text slots
-  bool has_last[DeliveryBuilder::kTextCount] = {};
+  std::string last[EventBuilder::kTextCount];  // bytes of the texts in the holder's text slots
+  bool has_last[EventBuilder::kTextCount] = {};
 };
 
 namespace {
@@ -87,13 +90,13 @@ Cache* CacheFor(napi_env env) {
   auto* cache = new Cache;
   cache->env = env;
   napi_value holder, object, names, undefined;
-  napi_create_array_with_length(env, kFirstTextSlot + DeliveryBuilder::kTextCount, &holder);
+  napi_create_array_with_length(env, kFirstTextSlot + EventBuilder::kTextCount, &holder);
   napi_create_object(env, &object);
   napi_get_undefined(env, &undefined);
   for (const char* name : kKeyNames) napi_set_named_property(env, object, name, undefined);
   // The object's own names are the internalized strings, which V8 finds without a lookup.
   napi_get_property_names(env, object, &names);
-  for (uint32_t i = 0; i < DeliveryBuilder::kKeyCount; ++i) {
+  for (uint32_t i = 0; i < EventBuilder::kKeyCount; ++i) {
     napi_value key;
     napi_get_element(env, names, i, &key);
     napi_set_element(env, holder, i, key);
@@ -101,6 +104,9 @@ Cache* CacheFor(napi_env env) {
   napi_value delivery;
   napi_create_string_latin1(env, "delivery", NAPI_AUTO_LENGTH, &delivery);
   napi_set_element(env, holder, kDeliverySlot, delivery);
+  napi_value reply;
+  napi_create_string_latin1(env, "reply", NAPI_AUTO_LENGTH, &reply);
+  napi_set_element(env, holder, kReplySlot, reply);
   napi_create_reference(env, holder, 1, &cache->holder);
   napi_add_env_cleanup_hook(env, DeleteCache, cache);
   current = cache;
@@ -109,7 +115,7 @@ Cache* CacheFor(napi_env env) {
 
 }  // namespace
 
-napi_value DeliveryBuilder::Repeated(size_t text, const std::string& bytes) {
+napi_value EventBuilder::Repeated(size_t text, const std::string& bytes) {
   if (cache_->has_last[text] && cache_->last[text] == bytes) {
     if (last_[text] == nullptr)
       napi_get_element(env_, holder_, kFirstTextSlot + static_cast<uint32_t>(text), &last_[text]);
@@ -123,13 +129,32 @@ napi_value DeliveryBuilder::Repeated(size_t text, const std::string& bytes) {
   return value;
 }
 
-Napi::Value DeliveryBuilder::Build(const core::Event& e) {
-  if (cache_ == nullptr) {
-    cache_ = CacheFor(env_);
-    napi_get_reference_value(env_, cache_->holder, &holder_);
-    for (uint32_t i = 0; i < kKeyCount; ++i) napi_get_element(env_, holder_, i, &keys_[i]);
-    napi_get_element(env_, holder_, kDeliverySlot, &delivery_);
-  }
+void EventBuilder::Prepare() {
+  if (cache_ != nullptr) return;
+  cache_ = CacheFor(env_);
+  napi_get_reference_value(env_, cache_->holder, &holder_);
+  for (uint32_t i = 0; i < kKeyCount; ++i) napi_get_element(env_, holder_, i, &keys_[i]);
+  napi_get_element(env_, holder_, kDeliverySlot, &delivery_);
+  napi_get_element(env_, holder_, kReplySlot, &reply_);
+}
+
+Napi::Value EventBuilder::BuildReply(const core::Event& e) {
+  Prepare();
+  napi_value o, value;
+  napi_create_object(env_, &o);
+  auto set = [&](Key key, napi_value v) { napi_set_property(env_, o, keys_[key], v); };
+  set(kT, reply_);
+  napi_create_uint32(env_, e.id, &value);
+  set(kId, value);
+  set(kPayload, Text(env_, e.payload));
+  set(kRoutingKey, Text(env_, e.routing_key));
+  napi_create_double(env_, e.elapsed_ms, &value);
+  set(kElapsedMs, value);
+  return Napi::Value(env_, o);
+}
+
+Napi::Value EventBuilder::Build(const core::Event& e) {
+  Prepare();
   napi_value o, value;
   napi_create_object(env_, &o);
   auto set = [&](Key key, napi_value v) { napi_set_property(env_, o, keys_[key], v); };
