@@ -79,6 +79,8 @@ class Producer final : public Role {
   void open_query_channel(bool during_setup);
   uint16_t control_channel() const { return static_cast<uint16_t>(ctx_.options.max_channels + 1); }
 
+  static constexpr Clock::time_point kNever = Clock::time_point::max();
+
   Context& ctx_;
   const ConnectionOptions& options_;
   PayloadIdentity identity_;
