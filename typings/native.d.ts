@@ -104,6 +104,15 @@ export type NativeEvent =
       workerKey: string;
     }
   /**
+   * Consecutive deliveries of one batch as columns (lib/ turns each into a 'delivery' event).
+   * Delivery i: numbers[5i..5i+4] = subId, epoch, tag, redelivered (0/1), has payload (0/1);
+   * indexes[5i..5i+4] index `texts` for routingKey, exchange, category, name, workerKey;
+   * payloads[i] is the payload, or the raw body when it has none.
+   */
+  | { t: 'deliveries'; n: number; numbers: Float64Array; indexes: Uint32Array; payloads: string[]; texts: string[] }
+  /** Consecutive query replies of one batch as columns (reply i: ids[i], payloads[i], ...). */
+  | { t: 'replies'; ids: Uint32Array; elapsedMs: Float64Array; payloads: string[]; routingKeys: string[] }
+  /**
    * A subscription (re)declared on this connection; afterReconnect is true on a re-declare.
    * epoch is the channel incarnation its deliveries will carry from now on.
    */

@@ -8,7 +8,7 @@ import { describeValue, KazooError } from '../errors';
 import type { NativeEvent } from '../native';
 import { KazooReply } from '../message';
 import type { StatsRecorder } from '../observability/stats-recorder';
-import type { Dispatcher } from './dispatch';
+import type { Delivery, Dispatcher } from './dispatch';
 import type { Link } from './links';
 import type { ConnectionEvent } from './options';
 import type { PendingOperations } from './pending';
@@ -34,13 +34,52 @@ export class NativeEvents {
     }
     if (!events) return;
     for (const event of events) {
-      try {
-        this.event(link, event);
-      } catch (error) {
-        // Listeners and handlers are contained where they run; reaching here is a bug in lib/,
-        // which must not cost the rest of the batch either.
-        this.reporter.warning(`kazoo: handling a '${event.t}' event failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 'INTERNAL');
-      }
+      if (event.t === 'deliveries') this.deliveries(link, event);
+      else if (event.t === 'replies') this.replies(link, event);
+      else this.contained(link, event);
+    }
+  }
+
+  /** Handles one event; whatever it throws is reported and the rest of the batch still runs. */
+  private contained(link: Link, event: NativeEvent): void {
+    try {
+      this.event(link, event);
+    } catch (error) {
+      // Listeners and handlers are contained where they run; reaching here is a bug in lib/,
+      // which must not cost the rest of the batch either.
+      this.reporter.warning(`kazoo: handling a '${event.t}' event failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 'INTERNAL');
+    }
+  }
+
+  /** A run of deliveries in columns (typings/native.d.ts): one 'delivery' event each, in order. */
+  private deliveries(link: Link, run: Extract<NativeEvent, { t: 'deliveries' }>): void {
+    const { n, numbers, indexes, payloads, texts } = run;
+    for (let i = 0; i < n; i++) {
+      const at = i * 5;
+      const hasPayload = numbers[at + 4] === 1;
+      const delivery: Delivery = {
+        t: 'delivery',
+        subId: numbers[at],
+        epoch: numbers[at + 1],
+        tag: numbers[at + 2],
+        routingKey: texts[indexes[at]],
+        exchange: texts[indexes[at + 1]],
+        redelivered: numbers[at + 3] === 1,
+        payload: hasPayload ? payloads[i] : null,
+        raw: hasPayload ? undefined : payloads[i],
+        category: texts[indexes[at + 2]],
+        name: texts[indexes[at + 3]],
+        workerKey: texts[indexes[at + 4]],
+      };
+      this.contained(link, delivery);
+    }
+  }
+
+  /** A run of query replies in columns: one 'reply' event each, in order. */
+  private replies(link: Link, run: Extract<NativeEvent, { t: 'replies' }>): void {
+    const { ids, elapsedMs, payloads, routingKeys } = run;
+    for (let i = 0; i < ids.length; i++) {
+      this.contained(link, { t: 'reply', id: ids[i], payload: payloads[i], routingKey: routingKeys[i], elapsedMs: elapsedMs[i] });
     }
   }
 

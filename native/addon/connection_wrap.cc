@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "addon/convert.h"
-#include "addon/event_js.h"
+#include "addon/event_runs.h"
 
 namespace kazoo::addon {
 namespace {
@@ -52,8 +52,6 @@ Napi::Object FailureToJs(Napi::Env env, const core::Failure& f) {
 }
 
 Napi::Value EventToJs(Napi::Env env, core::Event& e) {
-  if (e.type == core::EventType::Delivery) return EventBuilder(env).Build(e);
-  if (e.type == core::EventType::Reply) return EventBuilder(env).BuildReply(e);
   Napi::Object o = Napi::Object::New(env);
   switch (e.type) {
     case core::EventType::Fail:
@@ -61,7 +59,13 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       o.Set("id", e.id);
       o.Set("error", FailureToJs(env, e.error));
       break;
-    case core::EventType::Reply:  // EventBuilder
+    case core::EventType::Reply:  // a synchronous query's reply (Drain() sends replies as runs)
+      o.Set("t", "reply");
+      o.Set("id", e.id);
+      o.Set("payload", e.payload);
+      o.Set("routingKey", e.routing_key);
+      o.Set("elapsedMs", e.elapsed_ms);
+      break;
     case core::EventType::Timeout:
       o.Set("t", "timeout");
       o.Set("id", e.id);
@@ -79,7 +83,7 @@ Napi::Value EventToJs(Napi::Env env, core::Event& e) {
       o.Set("blocked", e.blocked);
       if (!e.reason.empty()) o.Set("reason", e.reason);
       break;
-    case core::EventType::Delivery:  // EventBuilder
+    case core::EventType::Delivery:  // only in Drain(), as runs
       break;
     case core::EventType::Subscribed:
       o.Set("t", "subscribed");
@@ -134,15 +138,31 @@ void Drain(Napi::Env env, Napi::Function on_batch, const std::shared_ptr<Bridge>
     done = array;
   }
   core::Event event;
-  EventBuilder hot(env);  // property keys and repeated texts shared by the batch
+  // Consecutive deliveries, and consecutive replies, travel as one columnar record each.
+  DeliveryRun deliveries(env);
+  ReplyRun replies(env);
+  uint32_t handed = 0;  // events taken from the queue (a run's events count one by one)
+  auto close_runs = [&] {
+    if (!deliveries.empty()) events.Set(event_count++, deliveries.finish());
+    if (!replies.empty()) events.Set(event_count++, replies.finish());
+  };
   // After the close id, the I/O thread is gone: everything left is drained now.
-  while ((closed || event_count < kMaxEvents) && connection.pop_event(event)) {
-    Napi::Value value = event.type == core::EventType::Delivery ? hot.Build(event)
-                        : event.type == core::EventType::Reply  ? hot.BuildReply(event)
-                                                                : EventToJs(env, event);
-    events.Set(event_count++, value);
+  while ((closed || handed < kMaxEvents) && connection.pop_event(event)) {
+    ++handed;
+    if (event.type == core::EventType::Delivery) {
+      if (!replies.empty()) close_runs();
+      deliveries.add(event);
+    } else if (event.type == core::EventType::Reply) {
+      if (!deliveries.empty()) close_runs();
+      replies.add(event);
+    } else {
+      close_runs();
+      events.Set(event_count++, EventToJs(env, event));
+    }
   }
-  more = more || (!closed && event_count >= kMaxEvents);
+  const bool capped = handed >= kMaxEvents;
+  close_runs();
+  more = more || (!closed && capped);
   if (closed) {
     // The I/O thread has finished; join it and let the process exit when JS is done too.
     connection.shutdown();
