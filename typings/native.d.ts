@@ -195,8 +195,6 @@ export declare class Connection {
   ): Extract<NativeEvent, { t: 'reply' | 'timeout' | 'fail' }>;
   subscribe(id: number, subId: number, sub: NativeSubscription): void;
   unsubscribe(id: number, subId: number): void;
-  /** Settles one delivery of subscription subId: ack, or nack with requeue. */
-  settle(subId: number, epoch: number, tag: number, ack: boolean, requeue: boolean): void;
   /**
    * Settles the first `count` deliveries described in `settles`, four numbers each: subId, epoch,
    * tag, flags (1 ack, 2 requeue), in that order, as one command (one wake-up of the I/O thread;

@@ -192,7 +192,6 @@ Napi::Function ConnectionWrap::Define(Napi::Env env) {
                          InstanceMethod<&ConnectionWrap::QuerySync>("querySync"),
                          InstanceMethod<&ConnectionWrap::Subscribe>("subscribe"),
                          InstanceMethod<&ConnectionWrap::Unsubscribe>("unsubscribe"),
-                         InstanceMethod<&ConnectionWrap::Settle>("settle"),
                          InstanceMethod<&ConnectionWrap::SettleMany>("settleMany"),
                          InstanceMethod<&ConnectionWrap::Close>("close"),
                          InstanceMethod<&ConnectionWrap::DrainNow>("drain"),
@@ -344,24 +343,6 @@ Napi::Value ConnectionWrap::Unsubscribe(const Napi::CallbackInfo& info) {
   command.type = core::CommandType::Unsubscribe;
   command.id = info[0].As<Napi::Number>().Uint32Value();
   command.sub_id = info[1].As<Napi::Number>().Uint32Value();
-  bridge_->connection->post(std::move(command));
-  return env.Undefined();
-}
-
-Napi::Value ConnectionWrap::Settle(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "kazoo: settle(subId, epoch, tag, ack, requeue) expects numbers")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  core::Command command;
-  command.type = core::CommandType::Settle;
-  command.sub_id = info[0].As<Napi::Number>().Uint32Value();
-  command.epoch = info[1].As<Napi::Number>().Uint32Value();
-  command.delivery_tag = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
-  command.ack = info[3].ToBoolean().Value();
-  command.requeue = info[4].ToBoolean().Value();
   bridge_->connection->post(std::move(command));
   return env.Undefined();
 }

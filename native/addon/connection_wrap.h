@@ -36,7 +36,6 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
   Napi::Value QuerySync(const Napi::CallbackInfo& info);
   Napi::Value Subscribe(const Napi::CallbackInfo& info);
   Napi::Value Unsubscribe(const Napi::CallbackInfo& info);
-  Napi::Value Settle(const Napi::CallbackInfo& info);
   /// The settles of one JS turn as one command (lib/client/settles.ts).
   Napi::Value SettleMany(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

@@ -307,11 +307,8 @@ void Consumer::on_command(Command& command) {
       return;
     }
     case CommandType::Settle: {
-      if (command.settles) {
+      if (command.settles)
         for (const SettleItem& item : *command.settles) settle(item);
-      } else {
-        settle(SettleItem{command.sub_id, command.epoch, command.delivery_tag, command.ack, command.requeue});
-      }
       // The acks of one command (one JS turn) leave together, as few frames as the tags allow.
       for (uint32_t sub_id : acking_) {
         auto it = subs_.find(sub_id);

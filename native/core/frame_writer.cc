@@ -151,22 +151,20 @@ size_t FrameWriter::header_frame_size(const std::vector<std::pair<std::string, s
 }
 
 void FrameWriter::ack(uint16_t channel, uint64_t delivery_tag, bool multiple) {
-  char* p = extend(kFrameOverhead + 13);
-  frame_start(p, kFrameMethod, channel, 13);
-  put16(p, kBasicClass);
-  put16(p, kBasicAck);
-  put64(p, delivery_tag);
-  put8(p, multiple ? 0x01 : 0x00);
-  put8(p, kFrameEnd);
+  settle(channel, kBasicAck, delivery_tag, multiple ? 0x01 : 0x00);
 }
 
 void FrameWriter::nack(uint16_t channel, uint64_t delivery_tag, bool requeue) {
+  settle(channel, kBasicNack, delivery_tag, requeue ? 0x02 : 0x00);  // bit 0 multiple, bit 1 requeue
+}
+
+void FrameWriter::settle(uint16_t channel, uint16_t method, uint64_t delivery_tag, uint8_t flags) {
   char* p = extend(kFrameOverhead + 13);
   frame_start(p, kFrameMethod, channel, 13);
   put16(p, kBasicClass);
-  put16(p, kBasicNack);
+  put16(p, method);
   put64(p, delivery_tag);
-  put8(p, requeue ? 0x02 : 0x00);  // bit 0 multiple = false, bit 1 requeue
+  put8(p, flags);
   put8(p, kFrameEnd);
 }
 

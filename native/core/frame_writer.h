@@ -55,6 +55,8 @@ class FrameWriter {
     return at;
   }
   void grow(size_t n);
+  /// basic.ack / basic.nack: the same 13-byte method with its flag bits.
+  void settle(uint16_t channel, uint16_t method, uint64_t delivery_tag, uint8_t flags);
 
   std::unique_ptr<char[]> data_;
   size_t size_ = 0;

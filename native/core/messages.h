@@ -95,12 +95,9 @@ struct Command {
   uint32_t sub_id = 0;
   /// Only for Subscribe; kept out of line so the hot Publish command stays small.
   std::unique_ptr<Subscription> subscription;
-  uint64_t delivery_tag = 0;
-  uint32_t epoch = 0;
-  bool ack = true, requeue = false;
-  /// Settle only: the settles of one JS turn, in order (then the single-settle fields above are
-  /// unused). One command per turn instead of one per message: one queue node and at most one
-  /// wake-up of the I/O thread, and the consumer can send the acks as one `multiple` ack.
+  /// Settle only: the settles of one JS turn, in order. One command per turn instead of one per
+  /// message: one queue node and at most one wake-up of the I/O thread, and the consumer can
+  /// send the acks as one `multiple` ack.
   std::unique_ptr<std::vector<SettleItem>> settles;
 };
 
