@@ -4,7 +4,12 @@
  * conversion for `Expires` and `Flush-Level`.
  */
 import { describeValue, invalid, KazooError } from '../errors';
+import { json, type JsonPathOptions } from '../json';
 import * as native from '../native';
+
+// Field reads through json() (the one-pass scanner, json-c for what it cannot prove), with the
+// module's escape character.
+const JSON_C_PERCENT: JsonPathOptions = { escapeChar: '%' };
 import type { PuaFields } from './rows';
 
 const INT32_MAX = 2147483647;
@@ -61,16 +66,16 @@ export function readPayload(payload: unknown): PuaFields {
   const raw = (name: string): unknown => (object !== undefined && Object.prototype.hasOwnProperty.call(object, name) ? object[name] : undefined);
   return {
     text(name: string): string {
-      if (viaJsonC) return native.json(text, name, '%') ?? '';
+      if (viaJsonC) return json(text, name, JSON_C_PERCENT) ?? '';
       const value = raw(name);
       if (value === undefined || value === null) return '';
       if (typeof value === 'string') return value;
       if (typeof value === 'boolean') return value ? 'true' : 'false';
       // Numbers keep their original text and containers get json-c's spaced format.
-      return native.json(text, name, '%') ?? '';
+      return json(text, name, JSON_C_PERCENT) ?? '';
     },
     int(name: string): number {
-      const value = viaJsonC ? native.json(text, name, '%') : raw(name);
+      const value = viaJsonC ? json(text, name, JSON_C_PERCENT) : raw(name);
       return jsonCInt(value);
     },
   };
