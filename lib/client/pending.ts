@@ -33,6 +33,11 @@ function capture(resolve: (value: unknown) => void, reject: (error: KazooError) 
   capturedReject = reject;
 }
 
+/** Just the exchange and routing key of a target (a CheckedSend carries the payload too). */
+function where(target: OperationTarget): OperationTarget {
+  return { exchange: target.exchange, routingKey: target.routingKey };
+}
+
 /** Command ids and the promises waiting on them. */
 export class PendingOperations {
   private readonly waiters = new WaiterTable<Waiter>();
@@ -77,7 +82,7 @@ export class PendingOperations {
   /** Where command `id` went, if it is pending and has a target. */
   target(id: number): OperationTarget | undefined {
     const t = this.waiters.get(id)?.target;
-    return t && { exchange: t.exchange, routingKey: t.routingKey };
+    return t && where(t);
   }
 
   /** True while command `id` waits for its outcome. */
@@ -115,8 +120,7 @@ export class PendingOperations {
   reject(id: number, failure: NativeFailure): void {
     const waiter = this.waiters.delete(id);
     if (!waiter) return;
-    const t = waiter.target;
-    const error = KazooError.from(t ? { exchange: t.exchange, routingKey: t.routingKey, ...failure } : failure);
+    const error = KazooError.from(waiter.target ? { ...where(waiter.target), ...failure } : failure);
     const site = waiter.site;
     if (site) {
       // Async rejections carry the caller's stack, not the batch callback's; formatted only when

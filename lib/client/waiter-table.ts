@@ -40,8 +40,15 @@ export class WaiterTable<T> {
 
   /** Stores `entry` (not undefined) for `id` (non-zero), replacing any entry it had. */
   set(id: number, entry: T): void {
-    this.delete(id);
     let slot = id & this.mask;
+    if (this.ids[slot] === id) {
+      this.entries[slot] = entry;
+      return;
+    }
+    if (this.overflow !== null && this.overflow.has(id)) {
+      this.overflow.set(id, entry);
+      return;
+    }
     if (this.ids[slot] !== 0 && this.mask + 1 < MAX_SLOTS) {
       this.grow();
       slot = id & this.mask;
