@@ -98,6 +98,9 @@ describe('kazoo_pua_publish* in kazoo-amqp run', () => {
         if (!existsSync(db)) return false;
         const conn = new Database(db, { readonly: true });
         try {
+          // The runner's store opens the file before its first transaction creates the table.
+          const created = conn.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'presentity'").get();
+          if (created === undefined) return false;
           const r = conn.prepare('SELECT username, domain, event FROM presentity ORDER BY username').all() as Array<Record<string, string>>;
           return r.length >= 3 ? r : false;
         } finally {
