@@ -50,6 +50,18 @@ function normalize(raw: Record<string, unknown>): StoredRow {
   };
 }
 
+/**
+ * better-sqlite3 builds its errors with the SqliteError class of the first test file that loaded
+ * it in this Jest process (the native module is shared, its error class is set once), so under
+ * --runInBand they can come from another file's realm: `instanceof Error` is false there and
+ * `rejects.toThrow()` reports "did not throw". The helper rethrows them as this realm's Error.
+ */
+function sameRealm(error: unknown): Error {
+  if (error instanceof Error) return error;
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  return Object.assign(new Error(String(message ?? error)), { code });
+}
+
 export function sqliteDb(): TestDb {
   const dir = mkdtempSync(join(tmpdir(), 'kz-presence-'));
   const file = join(dir, 'presence.db');
@@ -58,11 +70,19 @@ export function sqliteDb(): TestDb {
     name: 'sqlite',
     url: `sqlite://${file}`,
     async rows(table) {
-      return (db.prepare(`SELECT ${COLUMNS} FROM "${table}" ${ORDER}`).all() as Record<string, unknown>[]).map(normalize);
+      try {
+        return (db.prepare(`SELECT ${COLUMNS} FROM "${table}" ${ORDER}`).all() as Record<string, unknown>[]).map(normalize);
+      } catch (error) {
+        throw sameRealm(error);
+      }
     },
     async exec(sql, params = []) {
-      const stmt = db.prepare(sql);
-      return stmt.reader ? (stmt.all(...params) as unknown[]) : (stmt.run(...params), []);
+      try {
+        const stmt = db.prepare(sql);
+        return stmt.reader ? (stmt.all(...params) as unknown[]) : (stmt.run(...params), []);
+      } catch (error) {
+        throw sameRealm(error);
+      }
     },
     async close() {
       db.close();
