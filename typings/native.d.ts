@@ -47,6 +47,8 @@ export interface NativeConnectionOptions {
   bufferBytes: number;
   /** amqp_publish_timeout_ms: an unconfirmed publish rejects with PUBLISH_TIMEOUT after this. */
   publishTimeoutMs: number;
+  /** amqp_consumer_read_window_ms: inside a stream of deliveries, read the socket at most this often (0: at once). */
+  consumerReadWindowMs: number;
   /** Late query replies: delivered as consumer events ('deliver') or dropped ('drop'). */
   lateReplies: 'deliver' | 'drop';
   /**

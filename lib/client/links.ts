@@ -166,6 +166,7 @@ function createLink(c: ResolvedConfig, endpoint: ServerEndpoint, role: 'producer
       bufferCount: c.amqp_publish_buffer_count,
       bufferBytes: c.amqp_publish_buffer_bytes,
       publishTimeoutMs: c.amqp_publish_timeout_ms,
+      consumerReadWindowMs: c.amqp_consumer_read_window_ms,
       lateReplies: c.query_late_replies,
       role,
     },

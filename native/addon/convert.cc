@@ -65,13 +65,16 @@ bool ReadConnectionOptions(Napi::Env env, Napi::Object o, core::ConnectionOption
             GetInt(env, o, "reconnectMinMs", &out->reconnect_min_ms) &&
             GetInt(env, o, "reconnectMaxMs", &out->reconnect_max_ms) && GetString(env, o, "lateReplies", &late);
   ok = ok && GetInt(env, o, "bufferCount", &out->buffer_count) &&
-       GetInt(env, o, "publishTimeoutMs", &out->publish_timeout_ms);
+       GetInt(env, o, "publishTimeoutMs", &out->publish_timeout_ms) &&
+       GetInt(env, o, "consumerReadWindowMs", &out->consumer_read_window_ms);
   if (!ok) return false;
   Napi::Value buffer_bytes = o.Get("bufferBytes");
   if (!buffer_bytes.IsNumber()) return Fail(env, "bufferBytes must be a number");
   out->buffer_bytes = buffer_bytes.As<Napi::Number>().Int64Value();
   if (out->buffer_count < 0 || out->buffer_bytes < 0 || out->publish_timeout_ms < 1)
     return Fail(env, "publish buffer bounds out of range");
+  if (out->consumer_read_window_ms < 0 || out->consumer_read_window_ms > 100)
+    return Fail(env, "consumerReadWindowMs out of range");
   // A NUL would silently cut these short inside C APIs (getaddrinfo, SASL, OpenSSL).
   for (const std::string* text :
        {&out->host, &out->vhost, &out->user, &out->password, &out->ca_cert, &out->cert, &out->key, &out->node_hostname})

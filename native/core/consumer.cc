@@ -11,7 +11,16 @@ namespace kazoo::core {
 
 namespace {
 constexpr size_t kOutHighWater = 8u << 20;
-}
+// While deliveries stream in, the acks of finished handlers are held back this long (or until
+// half the prefetch is unacked) and leave as one basic.ack with multiple=true: every ack frame
+// sent on loopback wakes the broker and both of our threads, which on a virtual machine costs
+// more than the frame. Held acks only delay the broker's bookkeeping, never a delivery: the
+// broker keeps delivering while more than half of the prefetch is free.
+constexpr auto kAckHold = std::chrono::milliseconds(5);
+// Deliveries closer together than this are a stream: the loop turns for them anyway, so JS
+// settles do not wake it (Role::defer_command_wakeups).
+constexpr auto kStreamGap = std::chrono::milliseconds(2);
+}  // namespace
 
 struct Consumer::Declaration {
   uint32_t sub_id = 0;
@@ -295,6 +304,8 @@ void Consumer::on_command(Command& command) {
     case CommandType::Unsubscribe: {
       auto it = subs_.find(command.sub_id);
       uint16_t channel = it != subs_.end() && open_ ? it->second.channel : 0;
+      // Acks held for it leave before its channel closes (else the broker would requeue them).
+      if (channel != 0) send_acks(it->second);
       if (it != subs_.end()) subs_.erase(it);
       if (channel == 0) {
         ctx_.done(command.id);
@@ -309,12 +320,9 @@ void Consumer::on_command(Command& command) {
     case CommandType::Settle: {
       if (command.settles)
         for (const SettleItem& item : *command.settles) settle(item);
-      // The acks of one command (one JS turn) leave together, as few frames as the tags allow.
-      for (uint32_t sub_id : acking_) {
-        auto it = subs_.find(sub_id);
-        if (it != subs_.end()) send_acks(it->second);
-      }
-      acking_.clear();
+      // The acks of one command (one JS turn) leave together, as few frames as the tags allow,
+      // now or, while deliveries stream in, with later ones (send_due_acks).
+      send_due_acks(Clock::now(), !deferring_);
       return;
     }
     default:
@@ -330,8 +338,11 @@ void Consumer::settle(const SettleItem& item) {
   if (!open_ || it == subs_.end() || it->second.channel == 0 || it->second.epoch != item.epoch) return;
   State& state = it->second;
   if (item.ack) {
-    // Held until the end of the command, so that consecutive acks can share one frame.
-    if (state.acks.empty()) acking_.push_back(item.sub_id);
+    // Held at least until the end of the command, so that consecutive acks can share one frame.
+    if (state.acks.empty()) {
+      acking_.push_back(item.sub_id);
+      state.acks_since = Clock::now();
+    }
     state.acks.push_back(item.delivery_tag);
     return;
   }
@@ -372,6 +383,84 @@ void Consumer::send_acks(State& state) {
       if (tag != 0 && tag >= lowest) ctx_.wire.out().ack(state.channel, tag);
   }
   state.acks.clear();
+}
+
+void Consumer::send_due_acks(Clock::time_point now, bool all) {
+  for (auto id = acking_.begin(); id != acking_.end();) {
+    auto it = subs_.find(*id);
+    if (it == subs_.end() || it->second.acks.empty()) {
+      id = acking_.erase(id);
+      continue;
+    }
+    State& state = it->second;
+    if (all || closing_ || credit_low(state) || now - state.acks_since >= kAckHold) {
+      send_acks(state);
+      id = acking_.erase(id);
+      continue;
+    }
+    ++id;
+  }
+}
+
+bool Consumer::credit_low(const State& state) {
+  // unsettled counts every tag the broker sees unacked: with handlers, waiting in a lane, or
+  // settled by JS with its ack still held here.
+  return state.sub.prefetch > 0 && state.unsettled.size() * 2 >= static_cast<size_t>(state.sub.prefetch);
+}
+
+bool Consumer::streaming(Clock::time_point now) const {
+  // amqp_consumer_read_window_ms 0 turns all of it off: reads, acks and wake-ups at once.
+  if (options_.consumer_read_window_ms == 0) return false;
+  if (!open_ || closing_ || now - last_delivery_ >= kStreamGap) return false;
+  for (const auto& [sub_id, state] : subs_)
+    if (state.channel != 0 && credit_low(state)) return false;
+  return true;
+}
+
+bool Consumer::defer_command_wakeups(Clock::time_point now) {
+  if (delivered_) {
+    delivered_ = false;
+    last_delivery_ = now;
+  }
+  deferring_ = streaming(now);
+  return deferring_;
+}
+
+void Consumer::service(Clock::time_point now) {
+  if (delivered_) {
+    delivered_ = false;
+    last_delivery_ = now;
+  }
+  if (!acking_.empty()) send_due_acks(now, !streaming(now));
+}
+
+bool Consumer::next_deadline(Clock::time_point* when) const {
+  bool any = false;
+  auto consider = [&](Clock::time_point t) {
+    if (!any || t < *when) *when = t;
+    any = true;
+  };
+  // While settles may be queued without a wake-up, the loop must turn by itself.
+  if (deferring_) consider(last_delivery_ + kStreamGap);
+  for (uint32_t sub_id : acking_) {
+    auto it = subs_.find(sub_id);
+    if (it != subs_.end() && !it->second.acks.empty()) consider(it->second.acks_since + kAckHold);
+  }
+  return any;
+}
+
+void Consumer::before_close() {
+  closing_ = true;
+  deferring_ = false;
+  if (open_) send_due_acks(Clock::now(), true);
+}
+
+Clock::duration Consumer::read_pause() const {
+  // Only inside a stream (deliveries less than kStreamGap apart, every subscription with credit
+  // to spare): a delivery then waits at most the window. The first one after a pause is read
+  // at once, and so is everything while a subscription is short of credit.
+  if (!deferring_) return Clock::duration::zero();
+  return std::chrono::milliseconds(options_.consumer_read_window_ms);
 }
 
 void Consumer::on_command_offline(Command& command) { on_command(command); }
@@ -431,6 +520,7 @@ void Consumer::deliver(const ContentAssembler::Message& message) {
   event.epoch = state.epoch;
   event.delivery_tag = message.delivery_tag;
   state.unsettled.delivered(message.delivery_tag);
+  delivered_ = true;
   ctx_.emit(std::move(event));
 }
 
@@ -442,6 +532,7 @@ void Consumer::on_channel_closed(uint16_t channel, const Failure& failure) {
   if (state != subs_.end()) {
     state->second.channel = 0;
     state->second.unsettled.clear();  // the broker requeued them with the channel
+    state->second.acks.clear();       // their tags mean nothing on a new channel
   }
   Event event;
   event.type = EventType::SubFail;
@@ -453,6 +544,8 @@ void Consumer::on_channel_closed(uint16_t channel, const Failure& failure) {
 
 void Consumer::on_closed(const std::string& /*reason*/, bool /*stopping*/) {
   open_ = false;
+  deferring_ = false;
+  acking_.clear();
   content_.clear();
   channel_to_sub_.clear();
   used_channels_.clear();
@@ -462,6 +555,7 @@ void Consumer::on_closed(const std::string& /*reason*/, bool /*stopping*/) {
     state.channel = 0;
     state.consumer_tag.clear();
     state.unsettled.clear();
+    state.acks.clear();
     if (state.declaring && refused.reply_code != 0) {
       // Refused at connection level (e.g. 503 for an unknown exchange type): declaring it again
       // would kill every future connection too, so it is dropped and reported.

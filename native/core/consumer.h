@@ -28,8 +28,11 @@ class Consumer final : public Role {
   void on_frame(const InFrame& frame) override;
   void on_command(Command& command) override;
   void on_command_offline(Command& command) override;
-  void service(Clock::time_point) override {}
-  bool next_deadline(Clock::time_point*) const override { return false; }
+  void service(Clock::time_point now) override;
+  bool next_deadline(Clock::time_point* when) const override;
+  bool defer_command_wakeups(Clock::time_point now) override;
+  void before_close() override;
+  Clock::duration read_pause() const override;
   void on_closed(const std::string& reason, bool stopping) override;
   void finish() override;
   bool accepting_commands() const override;
@@ -44,8 +47,9 @@ class Consumer final : public Role {
     std::string queue_name, consumer_tag;
     uint64_t generation = 0;  // which subscribe command this state belongs to
     bool declaring = false;
-    UnsettledTags unsettled;     // tags of this channel incarnation handed to JS, not settled yet
-    std::vector<uint64_t> acks;  // acks of the Settle command being handled, not sent yet
+    UnsettledTags unsettled;       // tags of this channel incarnation handed to JS, not settled yet
+    std::vector<uint64_t> acks;    // settled by JS as acks, not sent yet (see send_due_acks)
+    Clock::time_point acks_since;  // when `acks` stopped being empty
   };
   struct Declaration;
 
@@ -59,6 +63,13 @@ class Consumer final : public Role {
   void deliver(const ContentAssembler::Message& message);
   void settle(const SettleItem& item);
   void send_acks(State& state);
+  /// Sends the acks that may not wait any longer (all of them with `all`).
+  void send_due_acks(Clock::time_point now, bool all);
+  /// Whether the broker may stop delivering on this subscription for want of acks.
+  static bool credit_low(const State& state);
+  /// Deliveries arrive often enough that the loop turns on its own, and no subscription is
+  /// short of credit: settles may wait for the loop's next turn.
+  bool streaming(Clock::time_point now) const;
 
   Context& ctx_;
   const ConnectionOptions& options_;
@@ -70,7 +81,11 @@ class Consumer final : public Role {
   std::vector<uint32_t> unsubscribes_waiting_;             // answered at close-ok or disconnect
   uint32_t next_epoch_ = 0;  // one sequence for every channel incarnation of this connection
   uint64_t next_generation_ = 0;
-  std::vector<uint32_t> acking_;  // subscriptions with acks waiting in the current Settle command
+  std::vector<uint32_t> acking_;  // subscriptions whose `acks` are not empty
+  bool delivered_ = false;        // a delivery arrived since the last streaming() check
+  Clock::time_point last_delivery_{};
+  bool deferring_ = false;  // defer_command_wakeups() said yes on this turn
+  bool closing_ = false;
   ContentAssembler content_;
 };
 

@@ -14,10 +14,6 @@ namespace kazoo::core {
 namespace {
 
 constexpr size_t kCommandBurst = 1024;
-// How long the socket may stay unread after a read while the role allows it (may_coalesce_reads):
-// the confirms of a publish burst then arrive to both threads in batches instead of a few at a
-// time, and on a virtual machine every wake-up of a thread costs microseconds of CPU.
-const Clock::duration kReadCoalesce = std::chrono::milliseconds(2);
 constexpr int kIdlePollMs = 1000;
 // close(): how long unconfirmed publishes may still be confirmed, then how long the broker may
 // take to answer connection.close. Together well under the 3.5 s close() promises.
@@ -64,7 +60,11 @@ void IoLoop::run() {
     if (stopping_ && phase_ == Phase::Waiting) break;
     if (phase_ == Phase::Waiting && now >= next_attempt_) start_connect(now);
 
-    owner_.wake_pending_.store(false, std::memory_order_seq_cst);
+    // While the role defers wake-ups, wake_pending_ stays set, so JS queues commands without
+    // writing the eventfd and the loop takes them on its next turn (bounded by the role's
+    // deadline). Otherwise it is cleared before draining, so a command queued after the drain
+    // wakes the loop.
+    owner_.wake_pending_.store(role_->defer_command_wakeups(now), std::memory_order_seq_cst);
     process_commands();
     if (wire_.phase() == Wire::Phase::Open && !drop_requested_) {
       std::string reason;
@@ -103,8 +103,10 @@ void IoLoop::run() {
     if (count == 2) {
       const short revents = rc > 0 ? fds[1].revents : 0;
       handle_io(revents, now);
-      if ((revents & POLLIN) && wire_.phase() == Wire::Phase::Open && role_->may_coalesce_reads())
-        reads_resume_at_ = now + kReadCoalesce;
+      if ((revents & POLLIN) && wire_.phase() == Wire::Phase::Open) {
+        const Clock::duration pause = role_->read_pause();
+        if (pause > Clock::duration::zero()) reads_resume_at_ = now + pause;
+      }
     } else if (wire_.pending_input()) {
       handle_io(POLLIN, now);
     }
@@ -269,6 +271,7 @@ void IoLoop::process_commands() {
     if (command.type == CommandType::Close) {
       stopping_ = true;
       close_id_ = command.id;
+      role_->before_close();
       return;
     }
     role_->on_command(command);

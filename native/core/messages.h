@@ -41,6 +41,9 @@ struct ConnectionOptions {
   int64_t buffer_bytes = 0;
   /// A publish not confirmed within this many ms fails with PUBLISH_TIMEOUT (amqp_publish_timeout_ms).
   int publish_timeout_ms = 0;
+  /// Inside a stream of deliveries, the consumer connection's socket is read at most this often
+  /// (amqp_consumer_read_window_ms; 0: at once).
+  int consumer_read_window_ms = 0;
   /// A producer connection publishes and takes query replies; a consumer connection carries the
   /// subscriptions. They are separate (as in the module) so that broker flow control on a busy
   /// publisher never holds back the acks and deliveries of the subscriptions.

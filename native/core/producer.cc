@@ -8,8 +8,10 @@
 namespace kazoo::core {
 namespace {
 constexpr size_t kOutHighWater = 8u << 20;
-// Unconfirmed publishes from which confirms are read in batches (may_coalesce_reads).
+// Unconfirmed publishes from which confirms are read in batches (read_pause), and how long the
+// socket then stays unread after a read.
 constexpr size_t kCoalesceInFlight = 64;
+constexpr auto kConfirmReadPause = std::chrono::milliseconds(2);
 }  // namespace
 
 Producer::Producer(Context& ctx) : ctx_(ctx), options_(ctx.options) {
@@ -324,14 +326,14 @@ void Producer::after_io() {
 
 bool Producer::accepting_commands() const { return ctx_.wire.output_backlog() < kOutHighWater; }
 
-bool Producer::may_coalesce_reads() const {
+Clock::duration Producer::read_pause() const {
   // A burst of confirmed publishes (many in flight, as a sender keeping a window open has):
   // their confirms may wait a moment to be read together. Never while a query waits for its
   // reply, and never for a few publishes, whose senders may await each one.
-  if (!options_.confirms || !pending_.empty()) return false;
+  if (!options_.confirms || !pending_.empty()) return Clock::duration::zero();
   size_t in_flight = 0;
   for (const auto& state : channels_) in_flight += state.unconfirmed.size();
-  return in_flight >= kCoalesceInFlight;
+  return in_flight >= kCoalesceInFlight ? Clock::duration(kConfirmReadPause) : Clock::duration::zero();
 }
 
 // ---------------------------------------------------------------------------------------------

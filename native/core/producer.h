@@ -34,7 +34,7 @@ class Producer final : public Role {
   bool settling() const override;
   void finish() override;
   bool accepting_commands() const override;
-  bool may_coalesce_reads() const override;
+  Clock::duration read_pause() const override;
   void on_channel_closed(uint16_t channel, const Failure& failure) override;
   void on_blocked(bool blocked, const std::string& reason) override;
 

@@ -77,10 +77,18 @@ class Role : public Session::Listener {
   virtual void finish() = 0;
   /// Output backlog above which commands wait (back-pressure while the broker is not reading).
   virtual bool accepting_commands() const = 0;
-  /// Whether the loop may leave the socket unread for a moment after a read (see IoLoop::run):
-  /// only while nothing read in that moment is waited for by a person (no query pending, no
-  /// delivery), so that each wake-up of both threads carries a batch instead of a few frames.
-  virtual bool may_coalesce_reads() const { return false; }
+  /// How long the loop may leave the socket unread after a read (zero: not at all), so that each
+  /// wake-up of both threads carries a batch instead of a few frames: on a virtual machine a
+  /// wake-up costs microseconds of CPU. Only while what arrives meanwhile may wait that long
+  /// (see the producer's and the consumer's rules).
+  virtual Clock::duration read_pause() const { return Clock::duration::zero(); }
+  /// Whether commands from JS may wait for the loop's next turn instead of waking it (see
+  /// IoLoop::run): only while the role itself is sure to turn soon, e.g. a consumer reading a
+  /// stream of deliveries, with a deadline (next_deadline) that bounds the wait.
+  virtual bool defer_command_wakeups(Clock::time_point /*now*/) { return false; }
+  /// close() was taken from the queue: send what the role holds back (e.g. acks) before the
+  /// connection closes.
+  virtual void before_close() {}
 };
 
 /// Collects a message's content frames (deliver method, header, body fragments) per channel.

@@ -280,6 +280,7 @@ describe('resolveConfig()', () => {
         ['amqp_command_hashtable_size', [0]],
         ['amqp_reconnect_min_ms', [0]],
         ['amqp_internal_loop_count', [-1]],
+        ['amqp_consumer_read_window_ms', [-1, 101, 1.5]],
       ];
       for (const [param, values] of cases) {
         for (const value of values) expectInvalid(with_({ [param]: value }), param, /must be an integer/);
@@ -289,7 +290,7 @@ describe('resolveConfig()', () => {
     it('accepts the range bounds', () => {
       expect(() =>
         resolveConfig(
-          with_({ amqp_max_channels: 1024, amqp_heartbeats: 65535, amqp_consumer_prefetch: 65535, amqp_query_timeout_micro: 999999 }),
+          with_({ amqp_max_channels: 1024, amqp_heartbeats: 65535, amqp_consumer_prefetch: 65535, amqp_query_timeout_micro: 999999, amqp_consumer_read_window_ms: 100 }),
         ),
       ).not.toThrow();
     });

@@ -1,0 +1,149 @@
+/**
+ * Consuming a stream of deliveries on a real RabbitMQ (docs/configuration.md,
+ * amqp_consumer_read_window_ms): inside a stream the consumer connection reads its socket in
+ * windows and holds the acks of finished handlers for a few ms, so these tests check that no
+ * held ack is ever lost: not when the stream stops, not at close(), not at unsubscribe(), and
+ * that a small prefetch (the broker short of credit) never stalls.
+ */
+import type * as amqplib from 'amqplib';
+import { Kazoo, type KazooError } from '../../lib';
+import type { KazooConfig } from '../../lib/config';
+import { AMQP_URL, deleteEntities, uniqueName, waitFor } from '../support/broker';
+import * as amqp from 'amqplib';
+import { queueCounts } from '../support/rabbitmqctl';
+
+const ROUTE = 'kazoo:consumer-event-stream-tick';
+const BODY = Buffer.from(JSON.stringify({ 'Event-Category': 'stream', 'Event-Name': 'tick', Seq: 0 }));
+
+let connection: amqplib.ChannelModel;
+let channel: amqplib.ConfirmChannel;
+const clients: Kazoo[] = [];
+const queues = new Set<string>();
+const exchanges = new Set<string>();
+
+beforeAll(async () => {
+  connection = await amqp.connect(AMQP_URL);
+  channel = await connection.createConfirmChannel();
+});
+
+afterAll(async () => {
+  await connection.close();
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await deleteEntities(connection, queues, exchanges);
+});
+
+/** A fresh exchange and queue holding `n` messages, all confirmed before the test subscribes. */
+async function preloaded(n: number): Promise<{ x: string; q: string }> {
+  const x = uniqueName('x');
+  const q = uniqueName('q');
+  exchanges.add(x);
+  queues.add(q);
+  await channel.assertExchange(x, 'topic', { durable: false, autoDelete: false });
+  await channel.assertQueue(q, { durable: false, autoDelete: false });
+  await channel.bindQueue(q, x, 'stream.#');
+  for (let i = 0; i < n; i++) channel.publish(x, 'stream.tick', BODY, { contentType: 'application/json' });
+  await channel.waitForConfirms();
+  return { x, q };
+}
+
+/** A connected client counting the stream's deliveries; `onLast` runs in the N-th handler. */
+async function consumer(
+  n: number,
+  overrides: Partial<KazooConfig>,
+  onLast: (kz: Kazoo) => void = () => {},
+): Promise<{ kz: Kazoo; handled: () => number; errors: KazooError[] }> {
+  const kz = new Kazoo({ node_hostname: `${uniqueName('node')}.test`, amqp_connection: AMQP_URL, ...overrides });
+  clients.push(kz);
+  const errors: KazooError[] = [];
+  kz.on('error', (e: KazooError) => errors.push(e));
+  let count = 0;
+  kz.eventRoute(ROUTE, () => {
+    if (++count === n) onLast(kz);
+  });
+  await kz.connect();
+  return { kz, handled: () => count, errors };
+}
+
+const counts = async (q: string): Promise<{ ready: number; unacked: number; consumers: number }> => {
+  const c = await queueCounts(q);
+  if (c === undefined) throw new Error(`queue ${q} is gone`);
+  return { ready: c.messages_ready, unacked: c.messages_unacknowledged, consumers: c.consumers };
+};
+
+describe('consuming a stream of deliveries', () => {
+  it('acks every message once the stream stops, held acks included, while still subscribed', async () => {
+    const n = 3000;
+    const { x, q } = await preloaded(n);
+    const { kz, handled, errors } = await consumer(n, { amqp_consumer_prefetch: 1000 });
+    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: 'stream.#', no_ack: 0, wait_for_consumer_ack: 1, durable: 0, auto_delete: 0 });
+    await waitFor(() => handled() === n, 20_000, `${n} handled messages`);
+    // Nothing else arrives: the held acks must leave on their own (the hold is a few ms).
+    const after = await waitFor(async () => {
+      const c = await counts(q);
+      return c.unacked === 0 ? c : undefined;
+    }, 10_000, 'no unacked message left on the broker');
+    expect(after).toEqual({ ready: 0, unacked: 0, consumers: 1 });
+    expect(handled()).toBe(n);
+    expect(errors).toEqual([]);
+  });
+
+  // The stream is still flowing when the client leaves (half the queue is left), so acks are
+  // being held at that moment: every handled message must be acked, every other one requeued.
+  it('close() in the middle of a stream sends the held acks first: only unhandled messages are requeued', async () => {
+    const total = 6000;
+    const { x, q } = await preloaded(total);
+    let closing: Promise<void> | undefined;
+    const { kz, handled, errors } = await consumer(total / 2, { amqp_consumer_prefetch: 1000 }, (k) => {
+      // After this turn's settles were handed over, as an application shutting down would.
+      setImmediate(() => (closing = k.close()));
+    });
+    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: 'stream.#', no_ack: 0, wait_for_consumer_ack: 1, durable: 0, auto_delete: 0 });
+    await waitFor(() => closing !== undefined, 20_000, 'close() from the handler');
+    await closing;
+    expect(handled()).toBeGreaterThanOrEqual(total / 2);
+    // Acks lost at close would come back as ready messages once the channel closed.
+    expect(await counts(q)).toEqual({ ready: total - handled(), unacked: 0, consumers: 0 });
+    expect(errors).toEqual([]);
+  });
+
+  it('unsubscribe() in the middle of a stream sends the held acks first: only unhandled messages are requeued', async () => {
+    const total = 6000;
+    const { x, q } = await preloaded(total);
+    let leaving: Promise<boolean> | undefined;
+    const { kz, handled, errors } = await consumer(total / 2, { amqp_consumer_prefetch: 1000 }, (k) => {
+      setImmediate(() => (leaving = k.unsubscribe(q)));
+    });
+    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: 'stream.#', no_ack: 0, wait_for_consumer_ack: 1, durable: 0, auto_delete: 0 });
+    await waitFor(() => leaving !== undefined, 20_000, 'unsubscribe() from the handler');
+    expect(await leaving).toBe(true);
+    // Deliveries already handed to JS may still be handled; their acks go nowhere (the channel
+    // is closed) and the broker requeued them with it.
+    await waitFor(async () => {
+      const c = await counts(q);
+      return c.unacked === 0 && c.consumers === 0;
+    }, 10_000, 'the channel closed');
+    const { ready } = await counts(q);
+    // The first half was handled before unsubscribe() was called: none of it may come back.
+    expect(ready).toBeLessThanOrEqual(total / 2);
+    expect(ready).toBeGreaterThanOrEqual(total - handled());
+    expect(errors).toEqual([]);
+  });
+
+  it.each([
+    ['a prefetch of 4 (the broker is short of credit all the time)', { amqp_consumer_prefetch: 4 }],
+    ['amqp_consumer_read_window_ms 0 (reads at once)', { amqp_consumer_read_window_ms: 0, amqp_consumer_prefetch: 1000 }],
+    ['amqp_consumer_read_window_ms 100 (the longest window)', { amqp_consumer_read_window_ms: 100, amqp_consumer_prefetch: 1000 }],
+  ] as Array<[string, Partial<KazooConfig>]>)('consumes and acks a whole stream with %s', async (_what, overrides) => {
+    const n = 1500;
+    const { x, q } = await preloaded(n);
+    const { kz, handled, errors } = await consumer(n, overrides);
+    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: 'stream.#', no_ack: 0, wait_for_consumer_ack: 1, durable: 0, auto_delete: 0 });
+    await waitFor(() => handled() === n, 30_000, `${n} handled messages`);
+    await waitFor(async () => (await counts(q)).unacked === 0, 10_000, 'no unacked message left on the broker');
+    expect(await counts(q)).toEqual({ ready: 0, unacked: 0, consumers: 1 });
+    expect(errors).toEqual([]);
+  });
+});
