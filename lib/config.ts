@@ -181,7 +181,7 @@ export const PARAMS = {
   amqp_consumer_read_window_ms: ours(
     int(0, 100),
     1,
-    'While deliveries stream in (less than 2 ms apart, every subscription with more than half its prefetch free), the consumer connection reads its socket at most once per this many ms, so that each wake-up carries a batch: a delivery in a stream waits at most this long. The first delivery after a pause is never held. In such streams the acks of finished handlers are also held up to 5 ms (or until half the prefetch is unacked) and sent together; close() and unsubscribe() send them first. 0 turns both off (reads and acks at once).',
+    'While deliveries stream in (less than 2 ms apart, every subscription with more than half its prefetch free), the consumer connection reads its socket at most once per this many ms, so that each wake-up carries a batch: a delivery in a stream waits at most this long. The first delivery after a pause is never held. In such streams the acks of finished handlers (no_ack: 0) are also held up to 5 ms (or until half the prefetch is unacked) and sent together; close() and unsubscribe() send them first. 0 turns both off (reads and acks at once).',
   ),
   query_late_replies: ours(
     oneOf(['deliver', 'drop']),

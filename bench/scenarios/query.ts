@@ -56,7 +56,10 @@ export const query: Scenario = {
   run(task): Promise<RunOutput> {
     const exchange = String(task.state.exchange);
     const { queryLatencyN, queryThroughputN, queryConcurrency } = task.params;
-    return withClient(task, false, async (client) => {
+    // Each client as a user configures it by default: kazoo-amqp with amqp_publisher_confirms 1,
+    // so its queries go out on their own channel (N+3, no confirm mode); the baselines publish
+    // their requests on a plain channel of their own either way (bench/clients/*.ts).
+    return withClient(task, true, async (client) => {
       const ask = (): Promise<string> => client.query(exchange, ROUTING_KEY, QUERY_PAYLOAD, QUERY_TIMEOUT_MS);
       for (let i = 0; i < WARMUP; i++) await ask();
 

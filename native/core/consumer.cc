@@ -393,7 +393,9 @@ void Consumer::send_due_acks(Clock::time_point now, bool all) {
       continue;
     }
     State& state = it->second;
-    if (all || closing_ || credit_low(state) || now - state.acks_since >= kAckHold) {
+    // A no_ack: 1 subscription promises at most once: its acks (sent when a handler starts)
+    // are never held, so that a lost connection brings back as few started messages as it can.
+    if (all || closing_ || state.sub.no_ack || credit_low(state) || now - state.acks_since >= kAckHold) {
       send_acks(state);
       id = acking_.erase(id);
       continue;

@@ -8,6 +8,7 @@
 import type * as amqplib from 'amqplib';
 import { Kazoo, type KazooError } from '../../lib';
 import type { KazooConfig } from '../../lib/config';
+import type { SubscriptionDescription } from '../../lib/subscription';
 import { AMQP_URL, deleteEntities, uniqueName, waitFor } from '../support/broker';
 import * as amqp from 'amqplib';
 import { queueCounts } from '../support/rabbitmqctl';
@@ -133,14 +134,15 @@ describe('consuming a stream of deliveries', () => {
   });
 
   it.each([
-    ['a prefetch of 4 (the broker is short of credit all the time)', { amqp_consumer_prefetch: 4 }],
-    ['amqp_consumer_read_window_ms 0 (reads at once)', { amqp_consumer_read_window_ms: 0, amqp_consumer_prefetch: 1000 }],
-    ['amqp_consumer_read_window_ms 100 (the longest window)', { amqp_consumer_read_window_ms: 100, amqp_consumer_prefetch: 1000 }],
-  ] as Array<[string, Partial<KazooConfig>]>)('consumes and acks a whole stream with %s', async (_what, overrides) => {
+    ['a prefetch of 4 (the broker is short of credit all the time)', { amqp_consumer_prefetch: 4 }, {}],
+    ['amqp_consumer_read_window_ms 0 (reads at once)', { amqp_consumer_read_window_ms: 0, amqp_consumer_prefetch: 1000 }, {}],
+    ['amqp_consumer_read_window_ms 100 (the longest window)', { amqp_consumer_read_window_ms: 100, amqp_consumer_prefetch: 1000 }, {}],
+    ['no_ack: 1 (acked when each handler starts, never held)', { amqp_consumer_prefetch: 1000 }, { no_ack: 1 }],
+  ] as Array<[string, Partial<KazooConfig>, SubscriptionDescription]>)('consumes and acks a whole stream with %s', async (_what, overrides, extra) => {
     const n = 1500;
     const { x, q } = await preloaded(n);
     const { kz, handled, errors } = await consumer(n, overrides);
-    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: 'stream.#', no_ack: 0, wait_for_consumer_ack: 1, durable: 0, auto_delete: 0 });
+    await kz.subscribe({ exchange: x, type: 'topic', queue: q, routing: 'stream.#', no_ack: 0, wait_for_consumer_ack: 1, durable: 0, auto_delete: 0, ...extra });
     await waitFor(() => handled() === n, 30_000, `${n} handled messages`);
     await waitFor(async () => (await counts(q)).unacked === 0, 10_000, 'no unacked message left on the broker');
     expect(await counts(q)).toEqual({ ready: 0, unacked: 0, consumers: 1 });
