@@ -9,7 +9,8 @@
  * its handler starts or on receipt), so batching delays an ack by at most the rest of the turn;
  * the buffer is flushed at the end of every native batch, by a microtask otherwise, and before
  * any other command goes to the same connection, so acks keep their order against subscribe,
- * unsubscribe and close.
+ * unsubscribe and close. Inside a stream of deliveries the I/O thread itself holds the acks a
+ * little longer and takes the settles without a wake-up (native/core/consumer.cc, kAckHold).
  */
 
 /** The part of the native connection a settle buffer needs. */

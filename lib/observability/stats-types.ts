@@ -86,7 +86,7 @@ export interface QueueStats {
   readonly serverId: number;
   /** Messages handed to event-route dispatch. */
   readonly deliveries: number;
-  /** `basic.ack` sent (no_ack 1 bindings ack too, as they consume with manual acks). */
+  /** Deliveries acked with `basic.ack` (no_ack 1 bindings ack too, as they consume with manual acks); inside a stream of `no_ack: 0` deliveries the frame may leave up to 5 ms later (amqp_consumer_read_window_ms). */
   readonly acks: number;
   /** `basic.nack` without requeue (dead-lettered or dropped by the broker). */
   readonly nacks: number;
