@@ -240,7 +240,22 @@ static int mode_publish(amqp_connection_state_t conn, int argc, char **argv) {
   uint64_t c0 = cpu_us();
   uint64_t t0 = now_ns();
   for (long i = 0; i < n; i++) publish_one(conn, exchange, key, body, &props);
-  while (queue_depth(conn, 2, queue) < (uint32_t)n) {
+  /* The same polling as the Node clients' observer (bench/scenarios/common.ts): sleep half the
+     time the queue needs at the fill rate seen so far, 2 to 100 ms, so that the polls (whose CPU
+     counts as the client's) are few but the last ones 2 ms apart. */
+  uint64_t p0 = now_ns();
+  long d0 = -1;
+  for (;;) {
+    long depth = (long)queue_depth(conn, 2, queue);
+    if (depth >= n) break;
+    if (d0 < 0) d0 = depth;
+    double elapsed_ms = (double)(now_ns() - p0) / 1e6;
+    double per_ms = elapsed_ms > 0 ? (double)(depth - d0) / elapsed_ms : 0;
+    double pause_ms = per_ms > 0 ? (double)(n - depth) / per_ms / 2 : 0;
+    if (pause_ms < 2) pause_ms = 2;
+    if (pause_ms > 100) pause_ms = 100;
+    struct timespec pause = {0, (long)(pause_ms * 1e6)};
+    nanosleep(&pause, NULL);
   }
   emit(now_ns() - t0, (uint64_t)n, cpu_us() - c0);
   return 0;
