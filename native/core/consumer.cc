@@ -419,20 +419,21 @@ bool Consumer::streaming(Clock::time_point now) const {
   return true;
 }
 
+void Consumer::note_deliveries(Clock::time_point now) {
+  // deliver() only sets a flag: reading the clock once per loop turn is enough for a 2 ms gap.
+  if (!delivered_) return;
+  delivered_ = false;
+  last_delivery_ = now;
+}
+
 bool Consumer::defer_command_wakeups(Clock::time_point now) {
-  if (delivered_) {
-    delivered_ = false;
-    last_delivery_ = now;
-  }
+  note_deliveries(now);
   deferring_ = streaming(now);
   return deferring_;
 }
 
 void Consumer::service(Clock::time_point now) {
-  if (delivered_) {
-    delivered_ = false;
-    last_delivery_ = now;
-  }
+  note_deliveries(now);
   if (!acking_.empty()) send_due_acks(now, !streaming(now));
 }
 

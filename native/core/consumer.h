@@ -70,6 +70,8 @@ class Consumer final : public Role {
   /// Deliveries arrive often enough that the loop turns on its own, and no subscription is
   /// short of credit: settles may wait for the loop's next turn.
   bool streaming(Clock::time_point now) const;
+  /// Moves last_delivery_ to `now` when deliveries arrived since the last call.
+  void note_deliveries(Clock::time_point now);
 
   Context& ctx_;
   const ConnectionOptions& options_;
