@@ -84,7 +84,7 @@ class Consumer final : public Role {
   uint32_t next_epoch_ = 0;  // one sequence for every channel incarnation of this connection
   uint64_t next_generation_ = 0;
   std::vector<uint32_t> acking_;  // subscriptions whose `acks` are not empty
-  bool delivered_ = false;        // a delivery arrived since the last streaming() check
+  bool delivered_ = false;        // a delivery arrived since note_deliveries() last ran
   Clock::time_point last_delivery_{};
   bool deferring_ = false;  // defer_command_wakeups() said yes on this turn
   bool closing_ = false;
