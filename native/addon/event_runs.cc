@@ -31,6 +31,14 @@ napi_value JsArray(napi_env env, const std::vector<napi_value>& values) {
   return array;
 }
 
+/// A typed array (Float64Array for double, Uint32Array for uint32_t) holding a copy of `values`.
+template <typename T>
+Napi::TypedArrayOf<T> TypedCopy(Napi::Env env, const std::vector<T>& values) {
+  Napi::TypedArrayOf<T> array = Napi::TypedArrayOf<T>::New(env, values.size());
+  if (!values.empty()) std::memcpy(array.Data(), values.data(), values.size() * sizeof(T));
+  return array;
+}
+
 }  // namespace
 
 napi_value JsText(napi_env env, const std::string& s) {
@@ -71,12 +79,8 @@ Napi::Value DeliveryRun::finish() {
   Napi::Object record = Napi::Object::New(env);
   record.Set("t", "deliveries");
   record.Set("n", static_cast<double>(count_));
-  Napi::Float64Array numbers = Napi::Float64Array::New(env, numbers_.size());
-  std::memcpy(numbers.Data(), numbers_.data(), numbers_.size() * sizeof(double));
-  record.Set("numbers", numbers);
-  Napi::Uint32Array indexes = Napi::Uint32Array::New(env, indexes_.size());
-  std::memcpy(indexes.Data(), indexes_.data(), indexes_.size() * sizeof(uint32_t));
-  record.Set("indexes", indexes);
+  record.Set("numbers", TypedCopy(env, numbers_));
+  record.Set("indexes", TypedCopy(env, indexes_));
   record.Set("payloads", Napi::Value(env, JsArray(env_, payloads_)));
   record.Set("texts", Napi::Value(env, JsArray(env_, text_values_)));
   count_ = 0;
@@ -99,12 +103,8 @@ Napi::Value ReplyRun::finish() {
   Napi::Env env(env_);
   Napi::Object record = Napi::Object::New(env);
   record.Set("t", "replies");
-  Napi::Uint32Array ids = Napi::Uint32Array::New(env, ids_.size());
-  std::memcpy(ids.Data(), ids_.data(), ids_.size() * sizeof(uint32_t));
-  record.Set("ids", ids);
-  Napi::Float64Array elapsed = Napi::Float64Array::New(env, elapsed_.size());
-  std::memcpy(elapsed.Data(), elapsed_.data(), elapsed_.size() * sizeof(double));
-  record.Set("elapsedMs", elapsed);
+  record.Set("ids", TypedCopy(env, ids_));
+  record.Set("elapsedMs", TypedCopy(env, elapsed_));
   record.Set("payloads", Napi::Value(env, JsArray(env_, payloads_)));
   record.Set("routingKeys", Napi::Value(env, JsArray(env_, routing_keys_)));
   ids_.clear();

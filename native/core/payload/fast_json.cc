@@ -16,18 +16,8 @@ constexpr size_t kMaxKeys = 256;  // duplicate detection is quadratic; big objec
 
 enum class Kind { None, String, Number, Literal, Null, Object, Array };
 
-// Bytes that end a run of plain string content: the closing quote, an escape, a '/' (json-c
-// writes it as "\/") and raw control characters. One table lookup per byte in the scans.
-struct StopTable {
-  bool stop[256] = {};
-  constexpr StopTable() {
-    for (int c = 0; c < 0x20; ++c) stop[c] = true;
-    stop[static_cast<unsigned char>('"')] = true;
-    stop[static_cast<unsigned char>('\\')] = true;
-    stop[static_cast<unsigned char>('/')] = true;
-  }
-};
-constexpr StopTable kStop;
+// A run of plain string content ends at a byte json-c escapes (kJsonEscape): the closing quote,
+// an escape, a '/' (json-c writes it as "\/") or a raw control character.
 
 /// An int64 as json-c prints it ("%lld"), without printf's format parsing.
 size_t format_int64(long long v, char* out) {
@@ -155,7 +145,7 @@ class Rewriter {
     bool has_slash = false;
     while (p_ != end_ && *p_ != '"') {
       unsigned char c = static_cast<unsigned char>(*p_);
-      if (kStop.stop[c]) {
+      if (kJsonEscape.needs[c]) {
         if (c != '/') return false;  // an escape or a control character
         has_slash = true;
       }
@@ -275,7 +265,7 @@ class Rewriter {
     const char* run = p_;
     while (p_ != end_) {
       unsigned char c = static_cast<unsigned char>(*p_);
-      if (!kStop.stop[c]) {
+      if (!kJsonEscape.needs[c]) {
         ++p_;
         continue;
       }

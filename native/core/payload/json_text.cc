@@ -73,24 +73,12 @@ std::string serialize_json_reference(json_object* obj) {
 
 namespace {
 
-// Bytes json-c escapes in strings: control characters, '"', '\\' and '/'.
-struct EscapeTable {
-  bool needs[256] = {};
-  constexpr EscapeTable() {
-    for (int c = 0; c < 0x20; ++c) needs[c] = true;
-    needs[static_cast<unsigned char>('"')] = true;
-    needs[static_cast<unsigned char>('\\')] = true;
-    needs[static_cast<unsigned char>('/')] = true;
-  }
-};
-constexpr EscapeTable kEscape;
-
 void append_escaped(std::string& out, const char* s, size_t len) {
   static const char kHex[] = "0123456789abcdef";
   size_t run = 0;
   for (size_t i = 0; i < len; ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (!kEscape.needs[c]) continue;
+    if (!kJsonEscape.needs[c]) continue;
     out.append(s + run, i - run);
     run = i + 1;
     switch (c) {
